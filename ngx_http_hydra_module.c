@@ -1,0 +1,607 @@
+
+/*
+ * Copyright (C) The ngx_http_hydra_module authors
+ *
+ * ngx_http_hydra_module: one nginx in front of a HydraFlow fleet.  This
+ * file is the map: directives, configuration, and where each handler
+ * lives.
+ *
+ *   src/ngx_http_hydra_shm.c       the zone: registry shared by workers
+ *   src/ngx_http_hydra_fleet.c     supervisor polls and health probes
+ *   src/ngx_http_hydra_peer.c      the one-shot TCP exchanges they use
+ *   src/ngx_http_hydra_api.c       hydra_api: /api/repos, passthrough
+ *   src/ngx_http_hydra_upstream.c  hydra_balancer and the variables
+ *   src/hydra_*.c                  nginx-free logic, unit-tested
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hydra_module.h"
+#include "ngx_http_hydra_shm.h"
+#include "ngx_http_hydra_fleet.h"
+#include "ngx_http_hydra_api.h"
+#include "ngx_http_hydra_upstream.h"
+
+
+#define NGX_HTTP_HYDRA_SUPERVISOR_INTERVAL  15000
+#define NGX_HTTP_HYDRA_SUPERVISOR_TIMEOUT   2000
+#define NGX_HTTP_HYDRA_PROBE_INTERVAL       5000
+#define NGX_HTTP_HYDRA_PROBE_TIMEOUT        2000
+#define NGX_HTTP_HYDRA_PROBE_URI            "/api/control/status"
+#define NGX_HTTP_HYDRA_PASS                 "/_hydra/"
+
+
+static void *ngx_http_hydra_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_hydra_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_hydra_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_hydra_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hydra_init_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_hydra_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hydra_repo(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hydra_supervisor(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hydra_probe(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hydra_pass(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_hydra_parse_msec(ngx_conf_t *cf, ngx_str_t *value,
+    size_t skip, ngx_msec_t *msec);
+
+
+static ngx_command_t  ngx_http_hydra_commands[] = {
+
+    { ngx_string("hydra_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_hydra_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hydra_repo"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_hydra_repo,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hydra_supervisor"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_http_hydra_supervisor,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hydra_probe"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_hydra_probe,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hydra_balancer"),
+      NGX_HTTP_UPS_CONF|NGX_CONF_NOARGS,
+      ngx_http_hydra_balancer,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("hydra_pass"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hydra_pass,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hydra_loc_conf_t, pass),
+      NULL },
+
+    { ngx_string("hydra_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hydra_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_hydra_module_ctx = {
+    ngx_http_hydra_preconfiguration,       /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_hydra_create_main_conf,       /* create main configuration */
+    ngx_http_hydra_init_main_conf,         /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_hydra_create_loc_conf,        /* create location configuration */
+    ngx_http_hydra_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_hydra_module = {
+    NGX_MODULE_V1,
+    &ngx_http_hydra_module_ctx,            /* module context */
+    ngx_http_hydra_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_hydra_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_hydra_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf;
+
+    hmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hydra_main_conf_t));
+    if (hmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hmcf->shm_zone = NULL;
+     *     hmcf->supervisor = NULL;
+     *     hmcf->probe_uri = { 0, NULL };
+     */
+
+    hmcf->repos = ngx_array_create(cf->pool, 4, sizeof(hydra_repo_spec_t));
+    if (hmcf->repos == NULL) {
+        return NULL;
+    }
+
+    hmcf->supervisor_interval = NGX_CONF_UNSET_MSEC;
+    hmcf->supervisor_timeout = NGX_CONF_UNSET_MSEC;
+    hmcf->probe_interval = NGX_CONF_UNSET_MSEC;
+    hmcf->probe_timeout = NGX_CONF_UNSET_MSEC;
+    hmcf->upstream_index = NGX_CONF_UNSET;
+
+    return hmcf;
+}
+
+
+static char *
+ngx_http_hydra_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf = conf;
+
+    if (hmcf->shm_zone == NULL
+        && (hmcf->repos->nelts > 0 || hmcf->supervisor != NULL))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hydra_repo and hydra_supervisor need a "
+                           "\"hydra_zone\"");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_init_msec_value(hmcf->supervisor_interval,
+                             NGX_HTTP_HYDRA_SUPERVISOR_INTERVAL);
+    ngx_conf_init_msec_value(hmcf->supervisor_timeout,
+                             NGX_HTTP_HYDRA_SUPERVISOR_TIMEOUT);
+    ngx_conf_init_msec_value(hmcf->probe_interval,
+                             NGX_HTTP_HYDRA_PROBE_INTERVAL);
+    ngx_conf_init_msec_value(hmcf->probe_timeout,
+                             NGX_HTTP_HYDRA_PROBE_TIMEOUT);
+
+    if (hmcf->probe_uri.data == NULL) {
+        ngx_str_set(&hmcf->probe_uri, NGX_HTTP_HYDRA_PROBE_URI);
+    }
+
+    if (hmcf->supervisor_name.data == NULL) {
+        ngx_str_set(&hmcf->supervisor_name, "");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_hydra_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hydra_loc_conf_t  *hlcf;
+
+    hlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hydra_loc_conf_t));
+    if (hlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hlcf->pass = { 0, NULL };
+     */
+
+    return hlcf;
+}
+
+
+static char *
+ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_hydra_loc_conf_t  *prev = parent;
+    ngx_http_hydra_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_str_value(conf->pass, prev->pass, NGX_HTTP_HYDRA_PASS);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hydra_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_hydra_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_hydra_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_hydra_fleet_init_process(cycle);
+}
+
+
+/* hydra_zone name size; */
+
+static char *
+ngx_http_hydra_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf = conf;
+
+    ssize_t                 size;
+    ngx_str_t              *value;
+    ngx_http_hydra_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    if (hmcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    size = ngx_parse_size(&value[2]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (sizeof(ngx_http_hydra_shctx_t) + 8 * ngx_pagesize))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small, it needs %uzk at least",
+                           &value[1],
+                           (sizeof(ngx_http_hydra_shctx_t)
+                            + 8 * ngx_pagesize) / 1024 + 1);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_hydra_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->hmcf = hmcf;
+
+    hmcf->shm_zone = ngx_shared_memory_add(cf, &value[1], size,
+                                           &ngx_http_hydra_module);
+    if (hmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->shm_zone->init = ngx_http_hydra_init_zone;
+    hmcf->shm_zone->data = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+/* hydra_repo slug address; */
+
+static char *
+ngx_http_hydra_repo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf = conf;
+
+    ngx_url_t           u;
+    ngx_str_t          *value;
+    ngx_uint_t          i;
+    hydra_repo_spec_t  *spec, *specs;
+
+    value = cf->args->elts;
+
+    if (!hydra_slug_valid((char *) value[1].data, value[1].len)
+        || hydra_slug_is_all((char *) value[1].data, value[1].len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid repo slug \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    specs = hmcf->repos->elts;
+
+    for (i = 0; i < hmcf->repos->nelts; i++) {
+        if (ngx_strcmp(specs[i].name, value[1].data) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate repo \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = value[2];
+    u.no_resolve = 0;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0
+        || u.no_port)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid repo address \"%V\"%s%s", &value[2],
+                           u.err ? ": " : "", u.err ? u.err : "");
+        return NGX_CONF_ERROR;
+    }
+
+    spec = ngx_array_push(hmcf->repos);
+    if (spec == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(spec, sizeof(hydra_repo_spec_t));
+
+    ngx_memcpy(spec->name, value[1].data, value[1].len);
+    ngx_memcpy(&spec->sockaddr, u.addrs[0].sockaddr, u.addrs[0].socklen);
+    spec->socklen = u.addrs[0].socklen;
+    spec->port = u.port;
+    spec->running = 1;
+    ngx_snprintf((u_char *) spec->dashboard_url, HYDRA_URL_SIZE - 1,
+                 "http://%V", &u.addrs[0].name);
+
+    return NGX_CONF_OK;
+}
+
+
+/* hydra_supervisor address [interval=time] [timeout=time]; */
+
+static char *
+ngx_http_hydra_supervisor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf = conf;
+
+    ngx_url_t    u;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (hmcf->supervisor) {
+        return "is duplicate";
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = value[1];
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0
+        || u.no_port)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid supervisor address \"%V\"%s%s",
+                           &value[1], u.err ? ": " : "", u.err ? u.err : "");
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->supervisor = &u.addrs[0];
+
+    hmcf->supervisor_name.len = u.addrs[0].name.len;
+    hmcf->supervisor_name.data = ngx_pnalloc(cf->pool,
+                                             u.addrs[0].name.len + 1);
+    if (hmcf->supervisor_name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(hmcf->supervisor_name.data, u.addrs[0].name.data,
+                u.addrs[0].name.len + 1);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
+            if (ngx_http_hydra_parse_msec(cf, &value[i], 9,
+                                          &hmcf->supervisor_interval)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            if (ngx_http_hydra_parse_msec(cf, &value[i], 8,
+                                          &hmcf->supervisor_timeout)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* hydra_probe [interval=time] [timeout=time] [uri=uri]; */
+
+static char *
+ngx_http_hydra_probe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (hmcf->probe_uri.data) {
+        return "is duplicate";
+    }
+
+    ngx_str_set(&hmcf->probe_uri, NGX_HTTP_HYDRA_PROBE_URI);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
+            if (ngx_http_hydra_parse_msec(cf, &value[i], 9,
+                                          &hmcf->probe_interval)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            if (ngx_http_hydra_parse_msec(cf, &value[i], 8,
+                                          &hmcf->probe_timeout)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "uri=/", 5) == 0) {
+            hmcf->probe_uri.data = value[i].data + 4;
+            hmcf->probe_uri.len = value[i].len - 4;
+
+            /* the uri goes into a request line as it is */
+
+            if (ngx_strlchr(hmcf->probe_uri.data,
+                            hmcf->probe_uri.data + hmcf->probe_uri.len, ' ')
+                == NULL
+                && ngx_strlchr(hmcf->probe_uri.data,
+                               hmcf->probe_uri.data + hmcf->probe_uri.len,
+                               '\r') == NULL
+                && ngx_strlchr(hmcf->probe_uri.data,
+                               hmcf->probe_uri.data + hmcf->probe_uri.len,
+                               '\n') == NULL)
+            {
+                continue;
+            }
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* hydra_pass uri; the internal location the module reaches repos through */
+
+static char *
+ngx_http_hydra_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_loc_conf_t  *hlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hlcf->pass.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len < 2 || value[1].data[0] != '/'
+        || value[1].data[value[1].len - 1] != '/')
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hydra_pass \"%V\" must start and end with \"/\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->pass = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* hydra_api; the content handler of the API location */
+
+static char *
+ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_hydra_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hydra_module);
+
+    if (hmcf->shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hydra_api needs a \"hydra_zone\" before it");
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_hydra_api_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hydra_parse_msec(ngx_conf_t *cf, ngx_str_t *value, size_t skip,
+    ngx_msec_t *msec)
+{
+    ngx_int_t  ms;
+    ngx_str_t  s;
+
+    s.data = value->data + skip;
+    s.len = value->len - skip;
+
+    ms = ngx_parse_time(&s, 0);
+
+    if (ms == NGX_ERROR || ms == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", value);
+        return NGX_ERROR;
+    }
+
+    *msec = (ngx_msec_t) ms;
+
+    return NGX_OK;
+}

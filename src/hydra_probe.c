@@ -1,0 +1,109 @@
+
+/*
+ * Copyright (C) The ngx_http_hydra_module authors
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "hydra_probe.h"
+
+
+#define HYDRA_HTTP_STATUS_MIN   100
+#define HYDRA_HTTP_STATUS_MAX   599
+#define HYDRA_HTTP_ERROR_MIN    500
+
+
+static void hydra_probe_full_name(char *body, hydra_probe_reply_t *reply);
+
+
+size_t
+hydra_probe_request(char *dst, size_t size, const char *uri,
+    const char *host)
+{
+    int  n;
+
+    n = snprintf(dst, size,
+                 "GET %s HTTP/1.0\r\n"
+                 "Host: %s\r\n"
+                 "User-Agent: ngx_http_hydra_module probe\r\n"
+                 "Accept: application/json\r\n"
+                 "\r\n", uri, host);
+
+    return (n < 0 || (size_t) n >= size) ? 0 : (size_t) n;
+}
+
+
+/*
+ * Reads the status line and, from a whole 2xx JSON body, config.repo.
+ * buf must have room for a NUL at buf[len].  Returns HYDRA_OK when the
+ * repo is up (it answered HTTP below 500), HYDRA_ERROR with the reason
+ * in reply->error when it is down.
+ */
+
+int
+hydra_probe_parse(char *buf, size_t len, int complete,
+    hydra_probe_reply_t *reply)
+{
+    char      *body;
+    unsigned   status;
+
+    memset(reply, 0, sizeof(hydra_probe_reply_t));
+    reply->complete = complete;
+    buf[len] = '\0';
+
+    if (len < sizeof("HTTP/1.x 200") - 1
+        || memcmp(buf, "HTTP/1.", sizeof("HTTP/1.") - 1) != 0
+        || sscanf(buf + sizeof("HTTP/1.x") - 1, " %3u", &status) != 1
+        || status < HYDRA_HTTP_STATUS_MIN || status > HYDRA_HTTP_STATUS_MAX)
+    {
+        snprintf(reply->error, HYDRA_ERROR_SIZE, "bad response");
+        return HYDRA_ERROR;
+    }
+
+    reply->status = status;
+
+    if (status >= HYDRA_HTTP_ERROR_MIN) {
+        snprintf(reply->error, HYDRA_ERROR_SIZE, "http %u", status);
+        return HYDRA_ERROR;
+    }
+
+    body = strstr(buf, "\r\n\r\n");
+
+    if (complete && body != NULL && status / 100 == 2) {
+        hydra_probe_full_name(body + 4, reply);
+    }
+
+    return HYDRA_OK;
+}
+
+
+static void
+hydra_probe_full_name(char *body, hydra_probe_reply_t *reply)
+{
+    size_t       len;
+    yajl_val     root, repo;
+    const char  *path[] = { "config", "repo", NULL };
+
+    root = yajl_tree_parse(body, NULL, 0);
+
+    if (root == NULL) {
+        return;
+    }
+
+    repo = yajl_tree_get(root, path, yajl_t_string);
+
+    if (repo != NULL) {
+        len = strlen(hydra_yajl_string(repo));
+
+        if (hydra_slug_valid(hydra_yajl_string(repo), len)
+            && strchr(hydra_yajl_string(repo), '/') != NULL)
+        {
+            memcpy(reply->full_name, hydra_yajl_string(repo), len + 1);
+        }
+    }
+
+    yajl_tree_free(root);
+}

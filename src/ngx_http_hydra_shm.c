@@ -1,0 +1,164 @@
+
+/*
+ * Copyright (C) The ngx_http_hydra_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hydra_shm.h"
+
+
+static void ngx_http_hydra_apply_static(ngx_http_hydra_zone_t *zone);
+
+
+/*
+ * Called in the master for every (re)configuration.  On a reload the
+ * zone's registry and health are kept; only the static repos are made
+ * what the new configuration says.
+ */
+
+ngx_int_t
+ngx_http_hydra_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_hydra_zone_t  *ozone = data;
+
+    size_t                  len;
+    ngx_http_hydra_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        ngx_http_hydra_apply_static(zone);
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        ngx_http_hydra_apply_static(zone);
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_hydra_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+    hydra_registry_init(&zone->sh->registry);
+
+    len = sizeof(" in hydra zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in hydra zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    ngx_http_hydra_apply_static(zone);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_hydra_clock(hydra_clock_t *now)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    now->mono = (int64_t) ngx_current_msec;
+    now->wall = (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/*
+ * Copies the registry out of the zone, so JSON is written without the
+ * lock held.
+ */
+
+ngx_int_t
+ngx_http_hydra_snapshot(ngx_http_hydra_main_conf_t *hmcf, ngx_pool_t *pool,
+    hydra_json_registry_t *snap)
+{
+    ngx_uint_t                 n;
+    hydra_repo_t              *repos;
+    hydra_registry_t          *reg;
+    ngx_http_hydra_zone_t     *zone;
+    hydra_supervisor_state_t  *sup;
+
+    zone = hmcf->shm_zone->data;
+    reg = &zone->sh->registry;
+
+    /*
+     * Sized under the lock, allocated without it; a repo added in
+     * between shows in the next answer.
+     */
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    n = reg->nrepos;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    repos = ngx_palloc(pool, sizeof(hydra_repo_t) * (n ? n : 1));
+    if (repos == NULL) {
+        return NGX_ERROR;
+    }
+
+    sup = ngx_palloc(pool, sizeof(hydra_supervisor_state_t));
+    if (sup == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    n = ngx_min(n, reg->nrepos);
+    ngx_memcpy(repos, reg->repos, sizeof(hydra_repo_t) * n);
+    *sup = reg->supervisor;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    snap->repos = repos;
+    snap->nrepos = n;
+    snap->supervisor = hmcf->supervisor ? sup : NULL;
+    snap->supervisor_addr = (const char *) hmcf->supervisor_name.data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hydra_apply_static(ngx_http_hydra_zone_t *zone)
+{
+    size_t                       dropped;
+    hydra_clock_t                now;
+    ngx_http_hydra_main_conf_t  *hmcf;
+
+    hmcf = zone->hmcf;
+    ngx_http_hydra_clock(&now);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    dropped = hydra_registry_apply(&zone->sh->registry, HYDRA_SOURCE_STATIC,
+                                   hmcf->repos->elts, hmcf->repos->nelts,
+                                   &now);
+
+    zone->sh->registry.supervisor.configured = (hmcf->supervisor != NULL);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hydra zone \"%V\" holds %d repos at most, "
+                      "%uz static repos left out",
+                      &hmcf->shm_zone->shm.name, HYDRA_REPOS_MAX, dropped);
+    }
+}
