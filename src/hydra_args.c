@@ -48,7 +48,11 @@ hydra_args_find(const char *args, size_t len, const char *name,
             arg->count++;
         }
 
-        p += n + 1;
+        if (amp == NULL) {
+            break;
+        }
+
+        p = amp + 1;
     }
 }
 
@@ -83,7 +87,11 @@ hydra_args_strip(char *dst, const char *args, size_t len, const char *name)
             out += n;
         }
 
-        p += n + 1;
+        if (amp == NULL) {
+            break;
+        }
+
+        p = amp + 1;
     }
 
     return out;

@@ -16,6 +16,7 @@
 #define HYDRA_HTTP_ERROR_MIN    500
 
 
+static int hydra_probe_digits(const char *p, size_t n);
 static void hydra_probe_full_name(char *body, hydra_probe_reply_t *reply);
 
 
@@ -54,11 +55,22 @@ hydra_probe_parse(char *buf, size_t len, int complete,
     reply->complete = complete;
     buf[len] = '\0';
 
-    if (len < sizeof("HTTP/1.x 200") - 1
+    /* "HTTP/1.x NNN" then a space or the end of the line */
+
+    if (len < sizeof("HTTP/1.x NNN") - 1
         || memcmp(buf, "HTTP/1.", sizeof("HTTP/1.") - 1) != 0
-        || sscanf(buf + sizeof("HTTP/1.x") - 1, " %3u", &status) != 1
-        || status < HYDRA_HTTP_STATUS_MIN || status > HYDRA_HTTP_STATUS_MAX)
+        || (buf[7] != '0' && buf[7] != '1')
+        || buf[8] != ' '
+        || !hydra_probe_digits(buf + 9, 3)
+        || (len > 12 && buf[12] != ' ' && buf[12] != '\r'))
     {
+        snprintf(reply->error, HYDRA_ERROR_SIZE, "bad response");
+        return HYDRA_ERROR;
+    }
+
+    status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+
+    if (status < HYDRA_HTTP_STATUS_MIN || status > HYDRA_HTTP_STATUS_MAX) {
         snprintf(reply->error, HYDRA_ERROR_SIZE, "bad response");
         return HYDRA_ERROR;
     }
@@ -106,4 +118,19 @@ hydra_probe_full_name(char *body, hydra_probe_reply_t *reply)
     }
 
     yajl_tree_free(root);
+}
+
+
+static int
+hydra_probe_digits(const char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -15,6 +15,7 @@
 
 static void hydra_registry_remove_missing(hydra_registry_t *reg,
     hydra_source_e source, const hydra_repo_spec_t *specs, size_t n);
+static int hydra_registry_remove_shadowed(hydra_registry_t *reg);
 static hydra_repo_t *hydra_registry_lookup_name(hydra_registry_t *reg,
     hydra_source_e source, const char *name);
 static int hydra_registry_shadowed(const hydra_registry_t *reg,
@@ -28,6 +29,7 @@ static int hydra_registry_names(const hydra_repo_t *repo, const char *fold,
     int (*match)(const char *a, const char *b));
 static int hydra_registry_fold_eq(const char *fold, const char *name);
 static int hydra_registry_base_eq(const char *fold, const char *name);
+static int hydra_registry_dot_dot(const char *s, size_t len);
 static void hydra_registry_copy(char *dst, const char *src, size_t size);
 
 
@@ -45,7 +47,8 @@ hydra_registry_init(hydra_registry_t *reg)
  * are gone are removed, known ones updated (keeping their health unless
  * their address or running state changed), new ones appended.  A
  * supervisor entry that names a static repo is left out: the operator's
- * line wins.  Returns how many specs did not fit.
+ * line wins, whichever list came first.  Returns how many specs did not
+ * fit.
  */
 
 size_t
@@ -99,6 +102,10 @@ hydra_registry_apply(hydra_registry_t *reg, hydra_source_e source,
         changed = 1;
     }
 
+    if (hydra_registry_remove_shadowed(reg)) {
+        changed = 1;
+    }
+
     if (changed) {
         reg->version++;
     }
@@ -112,7 +119,8 @@ hydra_registry_apply(hydra_registry_t *reg, hydra_source_e source,
  * exact reading wins: the configured name or owner/name as written
  * (ignoring case), then the folded form ("acme-api", "acme-my-repo"),
  * then the bare name without its owner ("api"), as the supervisor's own
- * lookup does.  Two entries at the same level make it ambiguous.
+ * lookup does.  Two entries at the same level make it ambiguous.  A slug
+ * with a ".." segment names nothing, though its fold may look like a name.
  */
 
 hydra_find_e
@@ -126,7 +134,7 @@ hydra_registry_find(const hydra_registry_t *reg, const char *slug,
         strcasecmp, hydra_registry_fold_eq, hydra_registry_base_eq
     };
 
-    if (!hydra_slug_valid(slug, len)) {
+    if (!hydra_slug_valid(slug, len) || hydra_registry_dot_dot(slug, len)) {
         return HYDRA_FIND_NONE;
     }
 
@@ -212,6 +220,7 @@ hydra_registry_probe_done(hydra_registry_t *reg, const hydra_probe_job_t *job,
 {
     int            changed;
     size_t         i;
+    const char    *error;
     hydra_repo_t  *repo;
 
     for (i = 0; i < reg->nrepos; i++) {
@@ -253,11 +262,18 @@ hydra_registry_probe_done(hydra_registry_t *reg, const hydra_probe_job_t *job,
         }
 
     } else {
+        error = res->error ? res->error : "down";
         changed = (repo->health != HYDRA_HEALTH_DOWN
-                   || strcmp(repo->last_error, res->error) != 0);
+                   || strcmp(repo->last_error, error) != 0);
         repo->health = HYDRA_HEALTH_DOWN;
         repo->latency_ms = -1;
-        hydra_registry_copy(repo->last_error, res->error, HYDRA_ERROR_SIZE);
+        hydra_registry_copy(repo->last_error, error, HYDRA_ERROR_SIZE);
+    }
+
+    /* last: it may move entries, repo included */
+
+    if (changed && hydra_registry_remove_shadowed(reg)) {
+        changed = 1;
     }
 
     if (changed) {
@@ -379,6 +395,47 @@ hydra_registry_remove_missing(hydra_registry_t *reg, hydra_source_e source,
     }
 
     reg->nrepos = kept;
+}
+
+
+/*
+ * A supervisor entry that names a static repo goes, by its slug or by the
+ * owner/name a probe learned: the static one wins.
+ */
+
+static int
+hydra_registry_remove_shadowed(hydra_registry_t *reg)
+{
+    size_t         i, kept;
+    hydra_repo_t  *repo;
+
+    kept = 0;
+
+    for (i = 0; i < reg->nrepos; i++) {
+        repo = &reg->repos[i];
+
+        if (repo->source == HYDRA_SOURCE_SUPERVISOR
+            && (hydra_registry_shadowed(reg, repo->spec.name)
+                || (repo->full_name[0] != '\0'
+                    && hydra_registry_shadowed(reg, repo->full_name))))
+        {
+            continue;
+        }
+
+        if (kept != i) {
+            reg->repos[kept] = *repo;
+        }
+
+        kept++;
+    }
+
+    if (kept == reg->nrepos) {
+        return 0;
+    }
+
+    reg->nrepos = kept;
+
+    return 1;
 }
 
 
@@ -526,6 +583,26 @@ hydra_registry_base_eq(const char *fold, const char *name)
     hydra_slug_fold(buf, sizeof(buf), base, len);
 
     return strcmp(fold, buf);
+}
+
+
+/* a ".." path segment: "..", "../api", "acme/..", "acme/../api" */
+
+static int
+hydra_registry_dot_dot(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i + 1 < len; i++) {
+        if (s[i] == '.' && s[i + 1] == '.'
+            && (i == 0 || s[i - 1] == '/')
+            && (i + 2 == len || s[i + 2] == '/'))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

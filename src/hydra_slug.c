@@ -37,7 +37,7 @@ hydra_slug_valid(const char *s, size_t len)
             return 0;
         }
 
-        if (strchr("\"%\\?#&=<>{}|^`", c) != NULL) {
+        if (strchr("\"'%\\?#&=<>{}|^`", c) != NULL) {
             return 0;
         }
     }
