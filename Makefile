@@ -62,7 +62,8 @@ $(OBJS_DIR)/Makefile: config
 
 $(MODULE): $(OBJS_DIR)/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -f $(OBJS_DIR)/Makefile -C $(SRC_COPY) modules
-	cp $(OBJS_DIR)/ngx_http_hydra_module.so $@
+	@# a new file, renamed into place: a running nginx keeps the old one
+	cp $(OBJS_DIR)/ngx_http_hydra_module.so $@.tmp && mv -f $@.tmp $@
 
 run: deps build
 	@PORT=$(PORT) WORKERS=$(WORKERS) SUPERVISOR="$(SUPERVISOR)" \

@@ -10,6 +10,9 @@
  *   src/ngx_http_hydra_fleet.c     supervisor polls and health probes
  *   src/ngx_http_hydra_peer.c      the one-shot TCP exchanges they use
  *   src/ngx_http_hydra_api.c       hydra_api: /api/repos, passthrough
+ *   src/ngx_http_hydra_aggregate.c aggregated views: fan-out and merge
+ *   src/ngx_http_hydra_capture.c   the filters that capture their answers
+ *   src/ngx_http_hydra_reply.c     JSON answers and errors
  *   src/ngx_http_hydra_upstream.c  hydra_balancer and the variables
  *   src/hydra_*.c                  nginx-free logic, unit-tested
  */
@@ -24,6 +27,7 @@
 #include "ngx_http_hydra_fleet.h"
 #include "ngx_http_hydra_api.h"
 #include "ngx_http_hydra_upstream.h"
+#include "ngx_http_hydra_capture.h"
 
 
 #define NGX_HTTP_HYDRA_SUPERVISOR_INTERVAL  15000
@@ -32,6 +36,8 @@
 #define NGX_HTTP_HYDRA_PROBE_TIMEOUT        2000
 #define NGX_HTTP_HYDRA_PROBE_URI            "/api/control/status"
 #define NGX_HTTP_HYDRA_PASS                 "/_hydra/"
+#define NGX_HTTP_HYDRA_TIMEOUT              2000
+#define NGX_HTTP_HYDRA_MAX_RESPONSE         (4 * 1024 * 1024)
 
 
 static void *ngx_http_hydra_create_main_conf(ngx_conf_t *cf);
@@ -40,6 +46,7 @@ static void *ngx_http_hydra_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_hydra_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hydra_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hydra_init_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_hydra_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -102,6 +109,20 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
       offsetof(ngx_http_hydra_loc_conf_t, pass),
       NULL },
 
+    { ngx_string("hydra_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hydra_loc_conf_t, timeout),
+      NULL },
+
+    { ngx_string("hydra_max_response_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hydra_loc_conf_t, max_response),
+      NULL },
+
     { ngx_string("hydra_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hydra_api,
@@ -115,7 +136,7 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
 
 static ngx_http_module_t  ngx_http_hydra_module_ctx = {
     ngx_http_hydra_preconfiguration,       /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_hydra_postconfiguration,      /* postconfiguration */
 
     ngx_http_hydra_create_main_conf,       /* create main configuration */
     ngx_http_hydra_init_main_conf,         /* init main configuration */
@@ -228,6 +249,9 @@ ngx_http_hydra_create_loc_conf(ngx_conf_t *cf)
      *     hlcf->pass = { 0, NULL };
      */
 
+    hlcf->timeout = NGX_CONF_UNSET_MSEC;
+    hlcf->max_response = NGX_CONF_UNSET_SIZE;
+
     return hlcf;
 }
 
@@ -239,6 +263,10 @@ ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_hydra_loc_conf_t  *conf = child;
 
     ngx_conf_merge_str_value(conf->pass, prev->pass, NGX_HTTP_HYDRA_PASS);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout,
+                              NGX_HTTP_HYDRA_TIMEOUT);
+    ngx_conf_merge_size_value(conf->max_response, prev->max_response,
+                              NGX_HTTP_HYDRA_MAX_RESPONSE);
 
     return NGX_CONF_OK;
 }
@@ -248,6 +276,13 @@ static ngx_int_t
 ngx_http_hydra_preconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_hydra_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_hydra_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_hydra_capture_init(cf);
 }
 
 

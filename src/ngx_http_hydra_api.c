@@ -12,11 +12,10 @@
 #include "ngx_http_hydra_api.h"
 #include "ngx_http_hydra_shm.h"
 #include "ngx_http_hydra_upstream.h"
+#include "ngx_http_hydra_aggregate.h"
+#include "ngx_http_hydra_reply.h"
 #include "hydra_args.h"
 #include "hydra_json.h"
-
-
-#define NGX_HTTP_HYDRA_ERROR_SIZE   (HYDRA_SLUG_MAX + 128)
 
 
 typedef enum {
@@ -33,13 +32,6 @@ static ngx_int_t ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug,
     size_t len, ngx_http_hydra_peer_binding_t **binding);
 static ngx_int_t ngx_http_hydra_pass(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t *binding);
-static ngx_int_t ngx_http_hydra_aggregate(ngx_http_request_t *r);
-static ngx_int_t ngx_http_hydra_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *fmt, ...);
-static ngx_int_t ngx_http_hydra_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, const u_char *json, size_t len);
-static yajl_gen ngx_http_hydra_yajl_gen(ngx_http_request_t *r);
-static void ngx_http_hydra_yajl_gen_cleanup(void *data);
 
 
 static ngx_str_t  ngx_http_hydra_repos_uri = ngx_string("/api/repos");
@@ -74,7 +66,7 @@ ngx_http_hydra_api_handler(ngx_http_request_t *r)
         return ngx_http_hydra_pass(r, binding);
 
     case NGX_HTTP_HYDRA_SCOPE_ALL:
-        return ngx_http_hydra_aggregate(r);
+        return ngx_http_hydra_aggregate_handler(r);
 
     default: /* NGX_HTTP_HYDRA_SCOPE_ERROR */
         return rc;
@@ -85,10 +77,8 @@ ngx_http_hydra_api_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_hydra_repos(ngx_http_request_t *r)
 {
-    size_t                       len;
     yajl_gen                     g;
     ngx_int_t                    rc;
-    const u_char                *json;
     hydra_json_registry_t        snap;
     ngx_http_hydra_main_conf_t  *hmcf;
 
@@ -108,15 +98,13 @@ ngx_http_hydra_repos(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (hydra_json_repos(g, &snap) != HYDRA_OK
-        || yajl_gen_get_buf(g, &json, &len) != yajl_gen_status_ok)
-    {
+    if (hydra_json_repos(g, &snap) != HYDRA_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hydra: yajl_gen failed writing /api/repos");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_hydra_send_json(r, NGX_HTTP_OK, json, len);
+    return ngx_http_hydra_send_gen(r, NGX_HTTP_OK, g);
 }
 
 
@@ -183,9 +171,7 @@ ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug, size_t len,
     ngx_http_hydra_peer_binding_t **binding)
 {
     size_t                          i;
-    ngx_int_t                       running;
     hydra_find_e                    found;
-    hydra_repo_t                   *repo;
     ngx_http_hydra_zone_t          *zone;
     ngx_http_hydra_main_conf_t     *hmcf;
     ngx_http_hydra_peer_binding_t  *b;
@@ -195,24 +181,13 @@ ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug, size_t len,
                                     "invalid repo slug");
     }
 
-    b = ngx_pcalloc(r->pool, sizeof(ngx_http_hydra_peer_binding_t));
+    b = ngx_palloc(r->pool, sizeof(ngx_http_hydra_peer_binding_t));
     if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->addr.sockaddr = ngx_palloc(r->pool, sizeof(ngx_sockaddr_t));
-    b->addr.name.data = ngx_pnalloc(r->pool, HYDRA_ADDR_SIZE);
-    b->key.data = ngx_pnalloc(r->pool, HYDRA_NAME_SIZE);
-
-    if (b->addr.sockaddr == NULL || b->addr.name.data == NULL
-        || b->key.data == NULL)
-    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hydra_module);
     zone = hmcf->shm_zone->data;
-    running = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -220,17 +195,7 @@ ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug, size_t len,
                                 len, &i);
 
     if (found == HYDRA_FIND_OK) {
-        repo = &zone->sh->registry.repos[i];
-        running = repo->spec.running && repo->spec.port != 0;
-
-        b->id = repo->id;
-        ngx_memcpy(b->addr.sockaddr, &repo->spec.sockaddr,
-                   repo->spec.socklen);
-        b->addr.socklen = repo->spec.socklen;
-        b->addr.name.len = ngx_strlen(repo->addr_text);
-        ngx_memcpy(b->addr.name.data, repo->addr_text, b->addr.name.len);
-        b->key.len = ngx_strlen(repo->key);
-        ngx_memcpy(b->key.data, repo->key, b->key.len);
+        ngx_http_hydra_binding_set(b, &zone->sh->registry.repos[i]);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -250,7 +215,7 @@ ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug, size_t len,
         break;
     }
 
-    if (!running) {
+    if (!b->running) {
         return ngx_http_hydra_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                     "repo %V is not running", &b->key);
     }
@@ -308,150 +273,4 @@ ngx_http_hydra_pass(ngx_http_request_t *r,
     /* NGX_DONE: the content phase's finalization balances the redirect */
 
     return ngx_http_internal_redirect(r, &uri, &args);
-}
-
-
-/* the aggregated views come with their merge rules; until then: 400 */
-
-static ngx_int_t
-ngx_http_hydra_aggregate(ngx_http_request_t *r)
-{
-    return ngx_http_hydra_error(r, NGX_HTTP_BAD_REQUEST,
-                                "%V has no merge rule: add ?repo=",
-                                &r->uri);
-}
-
-
-/*
- * Answers {"error": "...", "repos": [keys]}: a client told what is wrong
- * is also told which repos exist.
- */
-
-static ngx_int_t
-ngx_http_hydra_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...)
-{
-    u_char                      *p;
-    size_t                       len;
-    va_list                      args;
-    yajl_gen                     g;
-    ngx_int_t                    rc;
-    const u_char                *json;
-    hydra_json_registry_t        snap;
-    ngx_http_hydra_main_conf_t  *hmcf;
-    u_char                       msg[NGX_HTTP_HYDRA_ERROR_SIZE];
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(msg, msg + sizeof(msg) - 1, fmt, args);
-    va_end(args);
-    *p = '\0';
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hydra_module);
-
-    if (ngx_http_hydra_snapshot(hmcf, r->pool, &snap) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    g = ngx_http_hydra_yajl_gen(r);
-    if (g == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (hydra_json_error(g, (const char *) msg, &snap) != HYDRA_OK
-        || yajl_gen_get_buf(g, &json, &len) != yajl_gen_status_ok)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hydra: yajl_gen failed writing error \"%s\"", msg);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_hydra_send_json(r, status, json, len);
-}
-
-
-static ngx_int_t
-ngx_http_hydra_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    const u_char *json, size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    if (r->method == NGX_HTTP_HEAD || len == 0) {
-        r->header_only = (r->method == NGX_HTTP_HEAD);
-        return ngx_http_send_header(r);
-    }
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->last = ngx_cpymem(b->pos, json, len);
-    b->last_buf = (r == r->main);
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-/*
- * A yajl generator freed with the request.  The cleanup is registered
- * before the generator exists, so a failed registration cannot leak it.
- */
-
-static yajl_gen
-ngx_http_hydra_yajl_gen(ngx_http_request_t *r)
-{
-    yajl_gen             g;
-    ngx_pool_cleanup_t  *cln;
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    g = yajl_gen_alloc(NULL);
-    if (g == NULL) {
-        return NULL;
-    }
-
-    if (!yajl_gen_config(g, yajl_gen_validate_utf8, 1)) {
-        yajl_gen_free(g);
-        return NULL;
-    }
-
-    cln->handler = ngx_http_hydra_yajl_gen_cleanup;
-    cln->data = g;
-
-    return g;
-}
-
-
-static void
-ngx_http_hydra_yajl_gen_cleanup(void *data)
-{
-    yajl_gen  g = data;
-
-    yajl_gen_free(g);
 }

@@ -37,6 +37,8 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                    pass;        /* hydra_pass */
+    ngx_msec_t                   timeout;     /* hydra_timeout */
+    size_t                       max_response;   /* hydra_max_response_size */
 } ngx_http_hydra_loc_conf_t;
 
 
@@ -48,14 +50,46 @@ typedef struct {
 
 typedef struct {
     uint32_t                     id;
-    ngx_addr_t                   addr;
+    ngx_addr_t                   addr;        /* points into the below */
     ngx_str_t                    key;
+    unsigned                     running:1;
+
+    ngx_sockaddr_t               sockaddr;
+    u_char                       name[HYDRA_ADDR_SIZE];
+    u_char                       key_data[HYDRA_NAME_SIZE];
 } ngx_http_hydra_peer_binding_t;
 
 
+typedef struct ngx_http_hydra_slot_s  ngx_http_hydra_slot_t;
+
+
+/*
+ * A request's context: the repo a subrequest is bound to, and the slot
+ * its answer is captured into when it serves an aggregated view.
+ */
+
 typedef struct {
     ngx_http_hydra_peer_binding_t  *binding;
+    ngx_http_hydra_slot_t          *slot;
+    void                           *agg;      /* the view it waits for */
 } ngx_http_hydra_ctx_t;
+
+
+/* one repo's part of an aggregated view */
+
+struct ngx_http_hydra_slot_s {
+    ngx_str_t                    key;         /* the repo's tag */
+    ngx_http_request_t          *sr;
+    ngx_buf_t                   *body;        /* captured; room for a NUL */
+    size_t                       max;
+    ngx_uint_t                   status;
+    const char                  *reason;      /* why it is left out */
+    void                        *agg;         /* the view it belongs to */
+
+    unsigned                     done:1;
+    unsigned                     complete:1;  /* its last buffer came */
+    unsigned                     too_big:1;
+};
 
 
 extern ngx_module_t  ngx_http_hydra_module;

@@ -135,6 +135,71 @@ ngx_http_hydra_snapshot(ngx_http_hydra_main_conf_t *hmcf, ngx_pool_t *pool,
 }
 
 
+/* every repo's binding, for an aggregated view's fan-out */
+
+ngx_int_t
+ngx_http_hydra_bindings(ngx_http_hydra_main_conf_t *hmcf, ngx_pool_t *pool,
+    ngx_http_hydra_peer_binding_t **bindings, ngx_uint_t *n)
+{
+    ngx_uint_t                      i, count;
+    hydra_registry_t               *reg;
+    ngx_http_hydra_zone_t          *zone;
+    ngx_http_hydra_peer_binding_t  *b;
+
+    zone = hmcf->shm_zone->data;
+    reg = &zone->sh->registry;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    count = reg->nrepos;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    b = ngx_palloc(pool, sizeof(ngx_http_hydra_peer_binding_t)
+                         * (count ? count : 1));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    count = ngx_min(count, reg->nrepos);
+
+    for (i = 0; i < count; i++) {
+        ngx_http_hydra_binding_set(&b[i], &reg->repos[i]);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    *bindings = b;
+    *n = count;
+
+    return NGX_OK;
+}
+
+
+/* copies what reaching a repo takes; called under the zone's lock */
+
+void
+ngx_http_hydra_binding_set(ngx_http_hydra_peer_binding_t *b,
+    const hydra_repo_t *repo)
+{
+    b->id = repo->id;
+    b->running = repo->spec.running && repo->spec.port != 0;
+
+    ngx_memcpy(&b->sockaddr, &repo->spec.sockaddr, repo->spec.socklen);
+    b->addr.sockaddr = &b->sockaddr.sockaddr;
+    b->addr.socklen = repo->spec.socklen;
+
+    b->addr.name.data = b->name;
+    b->addr.name.len = ngx_strlen(repo->addr_text);
+    ngx_memcpy(b->name, repo->addr_text, b->addr.name.len);
+
+    b->key.data = b->key_data;
+    b->key.len = ngx_strlen(repo->key);
+    ngx_memcpy(b->key_data, repo->key, b->key.len);
+    b->key_data[b->key.len] = '\0';
+}
+
+
 static void
 ngx_http_hydra_apply_static(ngx_http_hydra_zone_t *zone)
 {

@@ -35,6 +35,11 @@ ngx_int_t ngx_http_hydra_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 void ngx_http_hydra_clock(hydra_clock_t *now);
 ngx_int_t ngx_http_hydra_snapshot(ngx_http_hydra_main_conf_t *hmcf,
     ngx_pool_t *pool, hydra_json_registry_t *snap);
+ngx_int_t ngx_http_hydra_bindings(ngx_http_hydra_main_conf_t *hmcf,
+    ngx_pool_t *pool, ngx_http_hydra_peer_binding_t **bindings,
+    ngx_uint_t *n);
+void ngx_http_hydra_binding_set(ngx_http_hydra_peer_binding_t *b,
+    const hydra_repo_t *repo);
 
 
 #endif /* _NGX_HTTP_HYDRA_SHM_H_INCLUDED_ */

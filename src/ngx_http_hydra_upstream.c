@@ -16,6 +16,8 @@ typedef struct {
 } ngx_http_hydra_balancer_peer_t;
 
 
+static ngx_http_hydra_peer_binding_t *ngx_http_hydra_binding_of(
+    ngx_http_variable_value_t *v);
 static ngx_int_t ngx_http_hydra_balancer_init(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
@@ -115,9 +117,9 @@ ngx_http_hydra_add_variables(ngx_conf_t *cf)
 /*
  * Binds the main request to a repo before its internal redirect into
  * the hydra_pass location.  The redirect clears module contexts but not
- * variables, so the binding rides in $hydra_upstream's slot, marked
- * cacheable (which the variable never is when computed) to tell it from
- * a stale value.
+ * variables, so the binding rides in $hydra_upstream's slot: its value
+ * is the binding's own name buffer, and it is marked cacheable (which
+ * the variable never is when computed) to tell it from a stale value.
  */
 
 ngx_int_t
@@ -180,17 +182,15 @@ ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
         hmcf = ngx_http_get_module_main_conf(r, ngx_http_hydra_module);
         v = &r->variables[hmcf->upstream_index];
 
-        if (!v->valid || v->no_cacheable || v->not_found
-            || ngx_parse_addr_port(r->pool, &peer->addr, v->data, v->len)
-               != NGX_OK)
-        {
+        if (!v->valid || v->no_cacheable || v->not_found) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "hydra balancer: request is bound to no repo");
             return NGX_ERROR;
         }
 
-        peer->addr.name.data = v->data;
-        peer->addr.name.len = v->len;
+        /* the slot's value is the name inside the binding we put there */
+
+        peer->addr = ngx_http_hydra_binding_of(v)->addr;
     }
 
     r->upstream->peer.data = peer;
@@ -199,6 +199,14 @@ ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
     r->upstream->peer.tries = 1;
 
     return NGX_OK;
+}
+
+
+static ngx_http_hydra_peer_binding_t *
+ngx_http_hydra_binding_of(ngx_http_variable_value_t *v)
+{
+    return (ngx_http_hydra_peer_binding_t *)
+               (v->data - offsetof(ngx_http_hydra_peer_binding_t, name));
 }
 
 

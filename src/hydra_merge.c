@@ -1,0 +1,2380 @@
+
+/*
+ * Copyright (C) The ngx_http_hydra_module authors
+ */
+
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+
+#include "hydra_merge.h"
+
+
+#define hydra_merge_check(call)                                               \
+    do {                                                                      \
+        if ((call) != yajl_gen_status_ok) {                                   \
+            return HYDRA_ERROR;                                               \
+        }                                                                     \
+    } while (0)
+
+#define hydra_merge_try(call)                                                 \
+    do {                                                                      \
+        if ((call) != HYDRA_OK) {                                             \
+            return HYDRA_ERROR;                                               \
+        }                                                                     \
+    } while (0)
+
+#define hydra_merge_key(g, key)                                               \
+    hydra_merge_check(yajl_gen_string(g, (const unsigned char *) key,         \
+                                      sizeof(key) - 1))
+
+/* "-1.2345678901234567e+308" and ".0" fit */
+#define HYDRA_MERGE_DOUBLE_SIZE   32
+
+/* from 1e16 on a double is a whole number: rounding to 0.1 keeps it */
+#define HYDRA_MERGE_ROUND_MAX     1e16
+
+/* the longest table of known fields */
+#define HYDRA_MERGE_FIELDS_MAX    32
+
+
+/* how the values of one key, one per repo, become one value */
+typedef enum {
+    HYDRA_MERGE_SUM = 0,        /* numbers added, maps merged, lists joined */
+    HYDRA_MERGE_MAX_STRING,     /* the greatest string: ISO UTC timestamps */
+    HYDRA_MERGE_MAX_NUMBER,     /* the greatest number, as it was written */
+    HYDRA_MERGE_UNION,          /* every string of the lists, once */
+    HYDRA_MERGE_ISSUES,         /* {"<repo>#<issue>": the repo's value} */
+    HYDRA_MERGE_QUEUE,          /* a QueueStats, merged as /api/queue */
+    HYDRA_MERGE_SKIP            /* never copied: "hydra" is the merge's own */
+} hydra_merge_kind_e;
+
+
+/* what a known key holds when no repo has it */
+typedef enum {
+    HYDRA_MERGE_ABSENT = 0,
+    HYDRA_MERGE_ZERO,
+    HYDRA_MERGE_REAL_ZERO,
+    HYDRA_MERGE_NULL,
+    HYDRA_MERGE_EMPTY_OBJECT,
+    HYDRA_MERGE_EMPTY_ARRAY
+} hydra_merge_default_e;
+
+
+typedef struct {
+    const char                   *name;
+    hydra_merge_kind_e            kind;
+    hydra_merge_default_e         dflt;
+} hydra_merge_field_t;
+
+
+/*
+ * A sum stays an exact long long while every term is an integer that
+ * fits, and becomes a double at the first real term or overflow.  A sum
+ * of one term is that term, written as it came.
+ */
+
+typedef struct {
+    int                           real;
+    size_t                        n;
+    long long                     i;
+    double                        d;
+    yajl_val                      first;
+} hydra_merge_sum_t;
+
+
+/* open addressing, string keys, at most half full */
+
+typedef struct {
+    const char                   *key;
+    size_t                        value;
+} hydra_merge_slot_t;
+
+typedef struct {
+    size_t                        mask;
+    hydra_merge_slot_t           *slots;
+} hydra_merge_hash_t;
+
+
+/*
+ * The keys of one object per repo, in first-seen order; each distinct
+ * name chains its occurrences in repo order, so a merge of N objects of
+ * K keys costs N * K, not K squared.
+ */
+
+typedef struct {
+    size_t                        input;
+    size_t                        next;     /* occurrence index + 1, 0: end */
+    yajl_val                      value;
+} hydra_merge_occ_t;
+
+typedef struct {
+    size_t                        head;
+    size_t                        tail;
+    const char                   *key;
+} hydra_merge_name_t;
+
+typedef struct {
+    size_t                        nnames;
+    hydra_merge_name_t           *names;
+    hydra_merge_occ_t            *occ;
+    hydra_merge_hash_t            hash;
+} hydra_merge_keys_t;
+
+
+/* an item of /api/events or /api/sessions on its way to be sorted */
+typedef struct {
+    int                           has_id;
+    double                        id;
+    size_t                        order;
+    const char                   *time;     /* NULL: none */
+    const char                   *repo;
+    yajl_val                      item;
+} hydra_merge_entry_t;
+
+
+static int hydra_merge_valid_object(yajl_val root);
+static int hydra_merge_valid_array(yajl_val root);
+static int hydra_merge_valid_pipeline(yajl_val root);
+static int hydra_merge_valid_pipeline_stats(yajl_val root);
+static int hydra_merge_valid_workers(yajl_val root);
+
+static int hydra_merge_pipeline(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_pipeline_stats(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_queue(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_stats(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_metrics(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_github(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_history(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_list(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_workers(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_events(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_control(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_sessions(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_outcomes(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_human_input(yajl_gen g, const hydra_merge_t *m);
+
+static int hydra_merge_fields_answer(yajl_gen g, const hydra_merge_t *m,
+    const hydra_merge_field_t *fields);
+static int hydra_merge_pipeline_body(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_stages(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_stages_write(yajl_gen g, const hydra_merge_t *m,
+    const hydra_merge_keys_t *keys);
+static int hydra_merge_metrics_body(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_rates(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_rate(yajl_gen g, const char *name,
+    const hydra_merge_sum_t *num, double den);
+static int hydra_merge_time_to_merge(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_percentiles(yajl_gen g, double *d, size_t n);
+static int hydra_merge_map_of(yajl_gen g, const hydra_merge_t *m,
+    const char *key);
+static int hydra_merge_items(yajl_gen g, const hydra_merge_t *m,
+    const char *key);
+static int hydra_merge_sorted(yajl_gen g, const hydra_merge_t *m,
+    const char *time, int events);
+static size_t hydra_merge_entries(const hydra_merge_t *m,
+    hydra_merge_entry_t *entries, const char *time);
+static int hydra_merge_entries_write(yajl_gen g,
+    const hydra_merge_entry_t *entries, size_t n);
+static int hydra_merge_event_cmp(const void *a, const void *b);
+static int hydra_merge_session_cmp(const void *a, const void *b);
+static int hydra_merge_control_repo(yajl_gen g, const hydra_merge_input_t *in);
+static yajl_val hydra_merge_control_status(const hydra_merge_t *m);
+static int hydra_merge_facts(yajl_gen g, const hydra_merge_t *m);
+
+static int hydra_merge_members(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals, const hydra_merge_field_t *fields, unsigned depth);
+static int hydra_merge_members_write(yajl_gen g, const hydra_merge_t *m,
+    hydra_merge_keys_t *keys, yajl_val *sub,
+    const hydra_merge_field_t *fields, unsigned depth);
+static int hydra_merge_field(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals, hydra_merge_kind_e kind, unsigned depth);
+static int hydra_merge_default(yajl_gen g, hydra_merge_default_e dflt);
+static int hydra_merge_value(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals, const hydra_merge_field_t *fields, unsigned depth);
+static int hydra_merge_max_string(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_max_number(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_union(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals);
+static int hydra_merge_union_write(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals, hydra_merge_hash_t *seen);
+static int hydra_merge_issues(yajl_gen g, const hydra_merge_t *m,
+    yajl_val *vals, int tag, unsigned depth);
+static int hydra_merge_issue_key(yajl_gen g, const char *repo,
+    const char *issue);
+static int hydra_merge_tagged(yajl_gen g, yajl_val item, const char *repo,
+    unsigned depth);
+static int hydra_merge_copy(yajl_gen g, yajl_val v, unsigned depth);
+
+static void hydra_merge_sum_init(hydra_merge_sum_t *s);
+static void hydra_merge_sum_add(hydra_merge_sum_t *s, yajl_val v);
+static void hydra_merge_sum_key(hydra_merge_sum_t *s, const hydra_merge_t *m,
+    yajl_val *vals, const char *key);
+static double hydra_merge_sum_value(const hydra_merge_sum_t *s);
+static int hydra_merge_sum_write(yajl_gen g, const hydra_merge_sum_t *s);
+static int hydra_merge_double(yajl_gen g, double d);
+static double hydra_merge_round1(double d);
+static double hydra_merge_number(yajl_val v);
+static int hydra_merge_double_cmp(const void *a, const void *b);
+
+static int hydra_merge_keys_init(hydra_merge_keys_t *k, yajl_val *vals,
+    size_t n);
+static void hydra_merge_keys_values(const hydra_merge_keys_t *k, size_t name,
+    yajl_val *sub, size_t n);
+static void hydra_merge_keys_free(hydra_merge_keys_t *k);
+static int hydra_merge_hash_init(hydra_merge_hash_t *h, size_t n);
+static hydra_merge_slot_t *hydra_merge_hash_slot(hydra_merge_hash_t *h,
+    const char *key);
+
+static yajl_val *hydra_merge_vals(const hydra_merge_t *m, const char *key);
+static yajl_val hydra_merge_get(yajl_val obj, const char *key);
+static yajl_gen_status hydra_merge_string(yajl_gen g, const char *s);
+
+
+static const hydra_merge_rule_t  hydra_merge_rules[] = {
+
+    { "/api/pipeline", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_pipeline, hydra_merge_pipeline },
+
+    { "/api/pipeline/stats", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_pipeline_stats, hydra_merge_pipeline_stats },
+
+    { "/api/queue", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_queue },
+
+    { "/api/stats", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_stats },
+
+    { "/api/metrics", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_metrics },
+
+    { "/api/metrics/github", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_github },
+
+    { "/api/metrics/history", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_history },
+
+    { "/api/hitl", HYDRA_MERGE_ARRAY,
+      hydra_merge_valid_array, hydra_merge_list },
+
+    { "/api/prs", HYDRA_MERGE_ARRAY,
+      hydra_merge_valid_array, hydra_merge_list },
+
+    { "/api/timeline", HYDRA_MERGE_ARRAY,
+      hydra_merge_valid_array, hydra_merge_list },
+
+    { "/api/system/workers", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_workers, hydra_merge_workers },
+
+    { "/api/events", HYDRA_MERGE_ARRAY,
+      hydra_merge_valid_array, hydra_merge_events },
+
+    { "/api/control/status", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_control },
+
+    { "/api/sessions", HYDRA_MERGE_ARRAY,
+      hydra_merge_valid_array, hydra_merge_sessions },
+
+    { "/api/issues/outcomes", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_outcomes },
+
+    { "/api/human-input", HYDRA_MERGE_OBJECT,
+      hydra_merge_valid_object, hydra_merge_human_input }
+};
+
+
+/* QueueStats: maps added key by key, the newest poll */
+static const hydra_merge_field_t  hydra_merge_queue_fields[] = {
+    { "queue_depth", HYDRA_MERGE_SUM, HYDRA_MERGE_EMPTY_OBJECT },
+    { "active_count", HYDRA_MERGE_SUM, HYDRA_MERGE_EMPTY_OBJECT },
+    { "total_processed", HYDRA_MERGE_SUM, HYDRA_MERGE_EMPTY_OBJECT },
+    { "last_poll_timestamp", HYDRA_MERGE_MAX_STRING, HYDRA_MERGE_NULL },
+    { "dedup_stats", HYDRA_MERGE_SUM, HYDRA_MERGE_EMPTY_OBJECT },
+    { "in_flight_count", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "hydra", HYDRA_MERGE_SKIP, HYDRA_MERGE_ABSENT },
+    { NULL, HYDRA_MERGE_SUM, HYDRA_MERGE_ABSENT }
+};
+
+
+/* PipelineStats, or {} from a repo with no orchestrator */
+static const hydra_merge_field_t  hydra_merge_pipeline_stats_fields[] = {
+    { "timestamp", HYDRA_MERGE_MAX_STRING, HYDRA_MERGE_ABSENT },
+    { "uptime_seconds", HYDRA_MERGE_MAX_NUMBER, HYDRA_MERGE_ABSENT },
+    { "queue", HYDRA_MERGE_QUEUE, HYDRA_MERGE_ABSENT },
+    { "hydra", HYDRA_MERGE_SKIP, HYDRA_MERGE_ABSENT },
+    { NULL, HYDRA_MERGE_SUM, HYDRA_MERGE_ABSENT }
+};
+
+
+/*
+ * LifetimeStats: counters added (and any counter HydraFlow adds later),
+ * duration lists joined so that percentiles stay right
+ */
+static const hydra_merge_field_t  hydra_merge_stats_fields[] = {
+    { "issues_completed", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "prs_merged", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "issues_created", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_quality_fix_rounds", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_ci_fix_rounds", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_hitl_escalations", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_review_request_changes", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_review_approvals", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_reviewer_fixes", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_outcomes_merged", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_outcomes_already_satisfied", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_outcomes_hitl_closed", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_outcomes_hitl_skipped", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_outcomes_failed", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_outcomes_manual_close", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_outcomes_hitl_approved", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_implementation_seconds", HYDRA_MERGE_SUM,
+      HYDRA_MERGE_REAL_ZERO },
+    { "total_review_seconds", HYDRA_MERGE_SUM, HYDRA_MERGE_REAL_ZERO },
+    { "merge_durations", HYDRA_MERGE_SUM, HYDRA_MERGE_EMPTY_ARRAY },
+    { "retries_per_stage", HYDRA_MERGE_ISSUES, HYDRA_MERGE_EMPTY_OBJECT },
+    { "fired_thresholds", HYDRA_MERGE_UNION, HYDRA_MERGE_EMPTY_ARRAY },
+    { "queue", HYDRA_MERGE_QUEUE, HYDRA_MERGE_ABSENT },
+    { "hydra", HYDRA_MERGE_SKIP, HYDRA_MERGE_ABSENT },
+    { NULL, HYDRA_MERGE_SUM, HYDRA_MERGE_ABSENT }
+};
+
+
+static const hydra_merge_field_t  hydra_merge_github_fields[] = {
+    { "open_by_label", HYDRA_MERGE_SUM, HYDRA_MERGE_EMPTY_OBJECT },
+    { "total_closed", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "total_merged", HYDRA_MERGE_SUM, HYDRA_MERGE_ZERO },
+    { "hydra", HYDRA_MERGE_SKIP, HYDRA_MERGE_ABSENT },
+    { NULL, HYDRA_MERGE_SUM, HYDRA_MERGE_ABSENT }
+};
+
+
+/* the fleet's status is the most pressing of its repos' */
+static const char  *hydra_merge_precedence[] = {
+    "credits_paused", "auth_failed", "running", "stopping", "done", "idle"
+};
+
+
+const hydra_merge_rule_t *
+hydra_merge_rule(const char *path, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(hydra_merge_rules) / sizeof(hydra_merge_rules[0]);
+         i++)
+    {
+        if (strlen(hydra_merge_rules[i].view) == len
+            && memcmp(hydra_merge_rules[i].view, path, len) == 0)
+        {
+            return &hydra_merge_rules[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Returns 0 when "[" and "{" outside strings nest deeper than max_depth.
+ * The scan does not validate JSON, yajl does that next; it only keeps
+ * the recursive walks (ours, yajl_tree_free's) off a hostile depth.
+ */
+
+int
+hydra_merge_depth_ok(const char *json, size_t len, unsigned max_depth)
+{
+    int       in_string, escaped;
+    size_t    i;
+    unsigned  depth;
+
+    in_string = 0;
+    escaped = 0;
+    depth = 0;
+
+    for (i = 0; i < len; i++) {
+
+        if (in_string) {
+            if (escaped) {
+                escaped = 0;
+
+            } else if (json[i] == '\\') {
+                escaped = 1;
+
+            } else if (json[i] == '"') {
+                in_string = 0;
+            }
+
+            continue;
+        }
+
+        switch (json[i]) {
+
+        case '"':
+            in_string = 1;
+            break;
+
+        case '[':
+        case '{':
+            if (++depth > max_depth) {
+                return 0;
+            }
+
+            break;
+
+        case ']':
+        case '}':
+            if (depth > 0) {
+                depth--;
+            }
+
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+hydra_merge_valid_object(yajl_val root)
+{
+    return YAJL_IS_OBJECT(root);
+}
+
+
+static int
+hydra_merge_valid_array(yajl_val root)
+{
+    return YAJL_IS_ARRAY(root);
+}
+
+
+/* {"stages": {stage: [PipelineIssue]}, "ready": bool} */
+
+static int
+hydra_merge_valid_pipeline(yajl_val root)
+{
+    size_t    i;
+    yajl_val  stages;
+
+    stages = hydra_merge_get(root, "stages");
+
+    if (!YAJL_IS_OBJECT(stages)) {
+        return 0;
+    }
+
+    for (i = 0; i < stages->u.object.len; i++) {
+        if (!YAJL_IS_ARRAY(stages->u.object.values[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+hydra_merge_valid_pipeline_stats(yajl_val root)
+{
+    yajl_val  stages;
+
+    if (!YAJL_IS_OBJECT(root)) {
+        return 0;
+    }
+
+    stages = hydra_merge_get(root, "stages");
+
+    return stages == NULL || YAJL_IS_OBJECT(stages);
+}
+
+
+static int
+hydra_merge_valid_workers(yajl_val root)
+{
+    return YAJL_IS_ARRAY(hydra_merge_get(root, "workers"));
+}
+
+
+/*
+ * /api/pipeline: each stage's issues, repo after repo, tagged; the key of
+ * an issue is (repo, issue_number), two repos' #12 stay two issues:
+ *
+ *   {"stages": {"plan": [{"issue_number": 41, ..., "repo": "acme-api"}]},
+ *    "ready": true, "hydra": {...}}
+ */
+
+static int
+hydra_merge_pipeline(yajl_gen g, const hydra_merge_t *m)
+{
+    int        rc;
+    yajl_val  *vals;
+
+    vals = hydra_merge_vals(m, "stages");
+    if (vals == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    rc = hydra_merge_pipeline_body(g, m, vals);
+
+    free(vals);
+
+    return rc;
+}
+
+
+static int
+hydra_merge_pipeline_body(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    int     ready;
+    size_t  i;
+
+    ready = 1;
+
+    for (i = 0; i < m->ninputs; i++) {
+        if (YAJL_IS_FALSE(hydra_merge_get(m->inputs[i].root, "ready"))) {
+            ready = 0;
+        }
+    }
+
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "stages");
+    hydra_merge_check(yajl_gen_map_open(g));
+    hydra_merge_try(hydra_merge_stages(g, m, vals));
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    hydra_merge_key(g, "ready");
+    hydra_merge_check(yajl_gen_bool(g, ready));
+
+    hydra_merge_try(hydra_merge_facts(g, m));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_merge_stages(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    int                 rc;
+    hydra_merge_keys_t  keys;
+
+    if (hydra_merge_keys_init(&keys, vals, m->ninputs) != HYDRA_OK) {
+        return HYDRA_ERROR;
+    }
+
+    rc = hydra_merge_stages_write(g, m, &keys);
+
+    hydra_merge_keys_free(&keys);
+
+    return rc;
+}
+
+
+/* "stage": [the stage's issues of each repo, in repo order], ... */
+
+static int
+hydra_merge_stages_write(yajl_gen g, const hydra_merge_t *m,
+    const hydra_merge_keys_t *keys)
+{
+    size_t                    s, o, j;
+    yajl_val                  list, item;
+    const hydra_merge_occ_t  *occ;
+
+    for (s = 0; s < keys->nnames; s++) {
+        hydra_merge_check(hydra_merge_string(g, keys->names[s].key));
+        hydra_merge_check(yajl_gen_array_open(g));
+
+        for (o = keys->names[s].head + 1; o != 0; o = occ->next) {
+            occ = &keys->occ[o - 1];
+            list = occ->value;
+
+            if (!YAJL_IS_ARRAY(list)) {
+                continue;
+            }
+
+            for (j = 0; j < list->u.array.len; j++) {
+                item = list->u.array.values[j];
+
+                if (YAJL_IS_OBJECT(item)) {
+                    hydra_merge_try(hydra_merge_tagged(g, item,
+                                        m->inputs[occ->input].repo, 3));
+                }
+            }
+        }
+
+        hydra_merge_check(yajl_gen_array_close(g));
+    }
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * /api/pipeline/stats: StageStats and throughput added key by key,
+ * worker_cap the sum of the non-null caps (null if none), the newest
+ * timestamp, the longest uptime, the queue as /api/queue
+ */
+
+static int
+hydra_merge_pipeline_stats(yajl_gen g, const hydra_merge_t *m)
+{
+    return hydra_merge_fields_answer(g, m, hydra_merge_pipeline_stats_fields);
+}
+
+
+static int
+hydra_merge_queue(yajl_gen g, const hydra_merge_t *m)
+{
+    return hydra_merge_fields_answer(g, m, hydra_merge_queue_fields);
+}
+
+
+static int
+hydra_merge_stats(yajl_gen g, const hydra_merge_t *m)
+{
+    return hydra_merge_fields_answer(g, m, hydra_merge_stats_fields);
+}
+
+
+static int
+hydra_merge_github(yajl_gen g, const hydra_merge_t *m)
+{
+    return hydra_merge_fields_answer(g, m, hydra_merge_github_fields);
+}
+
+
+static int
+hydra_merge_fields_answer(yajl_gen g, const hydra_merge_t *m,
+    const hydra_merge_field_t *fields)
+{
+    int        rc;
+    yajl_val  *vals;
+
+    vals = hydra_merge_vals(m, NULL);
+    if (vals == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    rc = HYDRA_ERROR;
+
+    if (yajl_gen_map_open(g) == yajl_gen_status_ok
+        && hydra_merge_members(g, m, vals, fields, 0) == HYDRA_OK
+        && hydra_merge_facts(g, m) == HYDRA_OK
+        && yajl_gen_map_close(g) == yajl_gen_status_ok)
+    {
+        rc = HYDRA_OK;
+    }
+
+    free(vals);
+
+    return rc;
+}
+
+
+/*
+ * /api/metrics: rates are ratios of the fleet's sums, never averages of
+ * the repos' rates:
+ *
+ *   {"lifetime": {merged as /api/stats},
+ *    "rates": {"merge_rate": 0.6, ...},
+ *    "time_to_merge": {"avg": 4500.0, "p50": 5400.0, "p90": 5400.0},
+ *    "thresholds": [],
+ *    "inference_lifetime": {...}, "inference_session": {...},
+ *    "hydra": {...}}
+ */
+
+static int
+hydra_merge_metrics(yajl_gen g, const hydra_merge_t *m)
+{
+    int        rc;
+    yajl_val  *vals;
+
+    vals = hydra_merge_vals(m, "lifetime");
+    if (vals == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    rc = hydra_merge_metrics_body(g, m, vals);
+
+    free(vals);
+
+    return rc;
+}
+
+
+static int
+hydra_merge_metrics_body(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "lifetime");
+    hydra_merge_check(yajl_gen_map_open(g));
+    hydra_merge_try(hydra_merge_members(g, m, vals, hydra_merge_stats_fields,
+                                        1));
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    hydra_merge_key(g, "rates");
+    hydra_merge_try(hydra_merge_rates(g, m, vals));
+
+    hydra_merge_key(g, "time_to_merge");
+    hydra_merge_try(hydra_merge_time_to_merge(g, m, vals));
+
+    hydra_merge_key(g, "thresholds");
+    hydra_merge_check(yajl_gen_array_open(g));
+    hydra_merge_check(yajl_gen_array_close(g));
+
+    hydra_merge_key(g, "inference_lifetime");
+    hydra_merge_try(hydra_merge_map_of(g, m, "inference_lifetime"));
+
+    hydra_merge_key(g, "inference_session");
+    hydra_merge_try(hydra_merge_map_of(g, m, "inference_session"));
+
+    hydra_merge_try(hydra_merge_facts(g, m));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* HydraFlow's get_metrics, over the sums; a rate over 0 is left out */
+
+static int
+hydra_merge_rates(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    size_t             i, j, k;
+    double             issues, reviews;
+    yajl_val           retries, stages;
+    hydra_merge_sum_t  completed, merged, quality, hitl, impl, approvals,
+                       changes, fixes, total;
+
+    hydra_merge_sum_key(&completed, m, vals, "issues_completed");
+    hydra_merge_sum_key(&merged, m, vals, "prs_merged");
+    hydra_merge_sum_key(&quality, m, vals, "total_quality_fix_rounds");
+    hydra_merge_sum_key(&hitl, m, vals, "total_hitl_escalations");
+    hydra_merge_sum_key(&impl, m, vals, "total_implementation_seconds");
+    hydra_merge_sum_key(&approvals, m, vals, "total_review_approvals");
+    hydra_merge_sum_key(&changes, m, vals, "total_review_request_changes");
+    hydra_merge_sum_key(&fixes, m, vals, "total_reviewer_fixes");
+
+    issues = hydra_merge_sum_value(&completed);
+    reviews = hydra_merge_sum_value(&approvals)
+              + hydra_merge_sum_value(&changes);
+
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    if (issues > 0) {
+        hydra_merge_try(hydra_merge_rate(g, "merge_rate", &merged, issues));
+        hydra_merge_try(hydra_merge_rate(g, "quality_fix_rate", &quality,
+                                         issues));
+        hydra_merge_try(hydra_merge_rate(g, "hitl_escalation_rate", &hitl,
+                                         issues));
+        hydra_merge_try(hydra_merge_rate(g, "avg_implementation_seconds",
+                                         &impl, issues));
+    }
+
+    if (reviews > 0) {
+        hydra_merge_try(hydra_merge_rate(g, "first_pass_approval_rate",
+                                         &approvals, reviews));
+        hydra_merge_try(hydra_merge_rate(g, "reviewer_fix_rate", &fixes,
+                                         reviews));
+    }
+
+    /* every retry of every issue of every repo */
+
+    hydra_merge_sum_init(&total);
+
+    for (i = 0; i < m->ninputs; i++) {
+        retries = hydra_merge_get(vals[i], "retries_per_stage");
+
+        if (!YAJL_IS_OBJECT(retries)) {
+            continue;
+        }
+
+        for (j = 0; j < retries->u.object.len; j++) {
+            stages = retries->u.object.values[j];
+
+            if (!YAJL_IS_OBJECT(stages)) {
+                continue;
+            }
+
+            for (k = 0; k < stages->u.object.len; k++) {
+                hydra_merge_sum_add(&total, stages->u.object.values[k]);
+            }
+        }
+    }
+
+    if (hydra_merge_sum_value(&total) > 0) {
+        hydra_merge_key(g, "retries_per_stage");
+        hydra_merge_try(hydra_merge_sum_write(g, &total));
+    }
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_merge_rate(yajl_gen g, const char *name, const hydra_merge_sum_t *num,
+    double den)
+{
+    hydra_merge_check(hydra_merge_string(g, name));
+
+    return hydra_merge_double(g, hydra_merge_sum_value(num) / den);
+}
+
+
+/* avg, p50 and p90 over every repo's merge_durations together */
+
+static int
+hydra_merge_time_to_merge(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    int        rc;
+    size_t     i, j, n;
+    double    *d;
+    yajl_val   list;
+
+    n = 0;
+
+    for (i = 0; i < m->ninputs; i++) {
+        list = hydra_merge_get(vals[i], "merge_durations");
+
+        if (!YAJL_IS_ARRAY(list)) {
+            continue;
+        }
+
+        for (j = 0; j < list->u.array.len; j++) {
+            if (YAJL_IS_NUMBER(list->u.array.values[j])) {
+                n++;
+            }
+        }
+    }
+
+    if (n == 0) {
+        hydra_merge_check(yajl_gen_map_open(g));
+        hydra_merge_check(yajl_gen_map_close(g));
+        return HYDRA_OK;
+    }
+
+    d = malloc(n * sizeof(double));
+    if (d == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < m->ninputs; i++) {
+        list = hydra_merge_get(vals[i], "merge_durations");
+
+        if (!YAJL_IS_ARRAY(list)) {
+            continue;
+        }
+
+        for (j = 0; j < list->u.array.len; j++) {
+            if (YAJL_IS_NUMBER(list->u.array.values[j])) {
+                d[n++] = hydra_merge_number(list->u.array.values[j]);
+            }
+        }
+    }
+
+    rc = hydra_merge_percentiles(g, d, n);
+
+    free(d);
+
+    return rc;
+}
+
+
+/* get_merge_duration_stats: d[n // 2], d[min(int(n * 0.9), n - 1)] */
+
+static int
+hydra_merge_percentiles(yajl_gen g, double *d, size_t n)
+{
+    size_t  i, p90;
+    double  sum;
+
+    qsort(d, n, sizeof(double), hydra_merge_double_cmp);
+
+    sum = 0;
+
+    for (i = 0; i < n; i++) {
+        sum += d[i];
+    }
+
+    p90 = (size_t) ((double) n * 0.9);
+
+    if (p90 > n - 1) {
+        p90 = n - 1;
+    }
+
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "avg");
+    hydra_merge_try(hydra_merge_double(g, hydra_merge_round1(sum / n)));
+    hydra_merge_key(g, "p50");
+    hydra_merge_try(hydra_merge_double(g, hydra_merge_round1(d[n / 2])));
+    hydra_merge_key(g, "p90");
+    hydra_merge_try(hydra_merge_double(g, hydra_merge_round1(d[p90])));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* a map of counters added key by key; {} when no repo has one */
+
+static int
+hydra_merge_map_of(yajl_gen g, const hydra_merge_t *m, const char *key)
+{
+    int        rc;
+    yajl_val  *vals;
+
+    vals = hydra_merge_vals(m, key);
+    if (vals == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    rc = HYDRA_ERROR;
+
+    if (yajl_gen_map_open(g) == yajl_gen_status_ok
+        && hydra_merge_members(g, m, vals, NULL, 1) == HYDRA_OK
+        && yajl_gen_map_close(g) == yajl_gen_status_ok)
+    {
+        rc = HYDRA_OK;
+    }
+
+    free(vals);
+
+    return rc;
+}
+
+
+/* HydraFlow's own aggregate answer: no fleet-wide series */
+
+static int
+hydra_merge_history(yajl_gen g, const hydra_merge_t *m)
+{
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "snapshots");
+    hydra_merge_check(yajl_gen_array_open(g));
+    hydra_merge_check(yajl_gen_array_close(g));
+    hydra_merge_key(g, "current");
+    hydra_merge_check(yajl_gen_null(g));
+
+    hydra_merge_try(hydra_merge_facts(g, m));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* /api/hitl, /api/prs, /api/timeline: [item + "repo", ...] */
+
+static int
+hydra_merge_list(yajl_gen g, const hydra_merge_t *m)
+{
+    hydra_merge_check(yajl_gen_array_open(g));
+    hydra_merge_try(hydra_merge_items(g, m, NULL));
+    hydra_merge_check(yajl_gen_array_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* {"workers": [BackgroundWorkerStatus + "repo", ...], "hydra": {...}} */
+
+static int
+hydra_merge_workers(yajl_gen g, const hydra_merge_t *m)
+{
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "workers");
+    hydra_merge_check(yajl_gen_array_open(g));
+    hydra_merge_try(hydra_merge_items(g, m, "workers"));
+    hydra_merge_check(yajl_gen_array_close(g));
+
+    hydra_merge_try(hydra_merge_facts(g, m));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* the objects of each repo's list (the root, or root[key]), tagged */
+
+static int
+hydra_merge_items(yajl_gen g, const hydra_merge_t *m, const char *key)
+{
+    size_t    i, j;
+    yajl_val  list, item;
+
+    for (i = 0; i < m->ninputs; i++) {
+        list = m->inputs[i].root;
+
+        if (key != NULL) {
+            list = hydra_merge_get(list, key);
+        }
+
+        if (!YAJL_IS_ARRAY(list)) {
+            continue;
+        }
+
+        for (j = 0; j < list->u.array.len; j++) {
+            item = list->u.array.values[j];
+
+            if (YAJL_IS_OBJECT(item)) {
+                hydra_merge_try(hydra_merge_tagged(g, item, m->inputs[i].repo,
+                                                   key == NULL ? 1 : 2));
+            }
+        }
+    }
+
+    return HYDRA_OK;
+}
+
+
+/* /api/events: every repo's events, tagged, by (timestamp, id) */
+
+static int
+hydra_merge_events(yajl_gen g, const hydra_merge_t *m)
+{
+    return hydra_merge_sorted(g, m, "timestamp", 1);
+}
+
+
+/* /api/sessions: newest started_at first, then the limit */
+
+static int
+hydra_merge_sessions(yajl_gen g, const hydra_merge_t *m)
+{
+    return hydra_merge_sorted(g, m, "started_at", 0);
+}
+
+
+static int
+hydra_merge_sorted(yajl_gen g, const hydra_merge_t *m, const char *time,
+    int events)
+{
+    int                   rc;
+    size_t                n, limit;
+    hydra_merge_entry_t  *entries;
+
+    n = hydra_merge_entries(m, NULL, time);
+
+    entries = malloc((n + 1) * sizeof(hydra_merge_entry_t));
+    if (entries == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    n = hydra_merge_entries(m, entries, time);
+
+    if (events) {
+        qsort(entries, n, sizeof(hydra_merge_entry_t), hydra_merge_event_cmp);
+        limit = n;
+
+    } else {
+        qsort(entries, n, sizeof(hydra_merge_entry_t),
+              hydra_merge_session_cmp);
+        limit = m->limit > 0 ? (size_t) m->limit : HYDRA_MERGE_SESSIONS_MAX;
+    }
+
+    rc = hydra_merge_entries_write(g, entries, n < limit ? n : limit);
+
+    free(entries);
+
+    return rc;
+}
+
+
+static int
+hydra_merge_entries_write(yajl_gen g, const hydra_merge_entry_t *entries,
+    size_t n)
+{
+    size_t  i;
+
+    hydra_merge_check(yajl_gen_array_open(g));
+
+    for (i = 0; i < n; i++) {
+        hydra_merge_try(hydra_merge_tagged(g, entries[i].item,
+                                           entries[i].repo, 1));
+    }
+
+    hydra_merge_check(yajl_gen_array_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* counts the objects of every repo's list, and fills entries if given */
+
+static size_t
+hydra_merge_entries(const hydra_merge_t *m, hydra_merge_entry_t *entries,
+    const char *time)
+{
+    size_t                i, j, n;
+    yajl_val              list, item, v;
+    hydra_merge_entry_t  *e;
+
+    n = 0;
+
+    for (i = 0; i < m->ninputs; i++) {
+        list = m->inputs[i].root;
+
+        if (!YAJL_IS_ARRAY(list)) {
+            continue;
+        }
+
+        for (j = 0; j < list->u.array.len; j++) {
+            item = list->u.array.values[j];
+
+            if (!YAJL_IS_OBJECT(item)) {
+                continue;
+            }
+
+            if (entries != NULL) {
+                e = &entries[n];
+
+                e->item = item;
+                e->repo = m->inputs[i].repo;
+                e->order = n;
+
+                v = hydra_merge_get(item, time);
+                e->time = YAJL_IS_STRING(v) ? hydra_yajl_string(v) : NULL;
+
+                v = hydra_merge_get(item, "id");
+                e->has_id = YAJL_IS_NUMBER(v);
+                e->id = e->has_id ? hydra_merge_number(v) : 0;
+            }
+
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * Oldest first; an event with no timestamp sorts as "", one with no
+ * numeric id before its numbered peers; ties keep the repos' order.
+ */
+
+static int
+hydra_merge_event_cmp(const void *a, const void *b)
+{
+    int                         c;
+    const hydra_merge_entry_t  *x, *y;
+
+    x = a;
+    y = b;
+
+    c = strcmp(x->time ? x->time : "", y->time ? y->time : "");
+    if (c != 0) {
+        return c;
+    }
+
+    if (x->has_id != y->has_id) {
+        return x->has_id ? 1 : -1;
+    }
+
+    if (x->has_id && x->id != y->id) {
+        return x->id < y->id ? -1 : 1;
+    }
+
+    return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+
+/* newest first, with no started_at last; ties keep the repos' order */
+
+static int
+hydra_merge_session_cmp(const void *a, const void *b)
+{
+    int                         c;
+    const hydra_merge_entry_t  *x, *y;
+
+    x = a;
+    y = b;
+
+    if ((x->time == NULL) != (y->time == NULL)) {
+        return x->time == NULL ? 1 : -1;
+    }
+
+    if (x->time != NULL) {
+        c = strcmp(y->time, x->time);
+        if (c != 0) {
+            return c;
+        }
+    }
+
+    return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+
+/*
+ * /api/control/status:
+ *
+ *   {"status": "running", "credits_paused_until": null,
+ *    "config": {the first repo's}, "current_session_id": null,
+ *    "repos": [{"slug": "acme-api", "status": "running",
+ *               "credits_paused_until": null, "config": {...}}, ...],
+ *    "hydra": {...}}
+ */
+
+static int
+hydra_merge_control(yajl_gen g, const hydra_merge_t *m)
+{
+    size_t    i;
+    yajl_val  v, status, until, config;
+
+    status = hydra_merge_control_status(m);
+    until = NULL;
+    config = NULL;
+
+    for (i = 0; i < m->ninputs; i++) {
+        v = hydra_merge_get(m->inputs[i].root, "credits_paused_until");
+
+        if (YAJL_IS_STRING(v)
+            && (until == NULL
+                || strcmp(hydra_yajl_string(v), hydra_yajl_string(until))
+                   < 0))
+        {
+            until = v;
+        }
+
+        v = hydra_merge_get(m->inputs[i].root, "config");
+
+        if (config == NULL && YAJL_IS_OBJECT(v)) {
+            config = v;
+        }
+    }
+
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "status");
+
+    if (status != NULL) {
+        hydra_merge_check(hydra_merge_string(g, hydra_yajl_string(status)));
+
+    } else {
+        hydra_merge_check(hydra_merge_string(g, "idle"));
+    }
+
+    hydra_merge_key(g, "credits_paused_until");
+    hydra_merge_try(hydra_merge_copy(g, until, 1));
+    hydra_merge_key(g, "config");
+    hydra_merge_try(hydra_merge_copy(g, config, 1));
+    hydra_merge_key(g, "current_session_id");
+    hydra_merge_check(yajl_gen_null(g));
+
+    /* BEGIN repos */
+
+    hydra_merge_key(g, "repos");
+    hydra_merge_check(yajl_gen_array_open(g));
+
+    for (i = 0; i < m->ninputs; i++) {
+        hydra_merge_try(hydra_merge_control_repo(g, &m->inputs[i]));
+    }
+
+    hydra_merge_check(yajl_gen_array_close(g));
+
+    /* END repos */
+
+    hydra_merge_try(hydra_merge_facts(g, m));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_merge_control_repo(yajl_gen g, const hydra_merge_input_t *in)
+{
+    yajl_val  status, until, config;
+
+    status = hydra_merge_get(in->root, "status");
+    until = hydra_merge_get(in->root, "credits_paused_until");
+    config = hydra_merge_get(in->root, "config");
+
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "slug");
+    hydra_merge_check(hydra_merge_string(g, in->repo));
+    hydra_merge_key(g, "status");
+    hydra_merge_try(hydra_merge_copy(g, status, 3));
+    hydra_merge_key(g, "credits_paused_until");
+    hydra_merge_try(hydra_merge_copy(g, until, 3));
+    hydra_merge_key(g, "config");
+    hydra_merge_try(hydra_merge_copy(g, config, 3));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* the first status of the precedence any repo has, else the first one */
+
+static yajl_val
+hydra_merge_control_status(const hydra_merge_t *m)
+{
+    size_t    p, i;
+    yajl_val  v;
+
+    for (p = 0;
+         p < sizeof(hydra_merge_precedence) / sizeof(hydra_merge_precedence[0]);
+         p++)
+    {
+        for (i = 0; i < m->ninputs; i++) {
+            v = hydra_merge_get(m->inputs[i].root, "status");
+
+            if (YAJL_IS_STRING(v)
+                && strcmp(hydra_yajl_string(v), hydra_merge_precedence[p])
+                   == 0)
+            {
+                return v;
+            }
+        }
+    }
+
+    for (i = 0; i < m->ninputs; i++) {
+        v = hydra_merge_get(m->inputs[i].root, "status");
+
+        if (YAJL_IS_STRING(v)) {
+            return v;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* {"acme-api#12": {outcome + "repo": "acme-api"}, ..., "hydra": {...}} */
+
+static int
+hydra_merge_outcomes(yajl_gen g, const hydra_merge_t *m)
+{
+    int        rc;
+    yajl_val  *vals;
+
+    vals = hydra_merge_vals(m, NULL);
+    if (vals == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    rc = HYDRA_ERROR;
+
+    if (yajl_gen_map_open(g) == yajl_gen_status_ok
+        && hydra_merge_issues(g, m, vals, 1, 0) == HYDRA_OK
+        && hydra_merge_facts(g, m) == HYDRA_OK
+        && yajl_gen_map_close(g) == yajl_gen_status_ok)
+    {
+        rc = HYDRA_OK;
+    }
+
+    free(vals);
+
+    return rc;
+}
+
+
+/* {"acme-api#12": "question", ..., "hydra": {...}} */
+
+static int
+hydra_merge_human_input(yajl_gen g, const hydra_merge_t *m)
+{
+    int        rc;
+    yajl_val  *vals;
+
+    vals = hydra_merge_vals(m, NULL);
+    if (vals == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    rc = HYDRA_ERROR;
+
+    if (yajl_gen_map_open(g) == yajl_gen_status_ok
+        && hydra_merge_issues(g, m, vals, 0, 0) == HYDRA_OK
+        && hydra_merge_facts(g, m) == HYDRA_OK
+        && yajl_gen_map_close(g) == yajl_gen_status_ok)
+    {
+        rc = HYDRA_OK;
+    }
+
+    free(vals);
+
+    return rc;
+}
+
+
+/* "hydra": {"answered": ["acme-api"], "failed": {"acme-web": "timeout"}} */
+
+static int
+hydra_merge_facts(yajl_gen g, const hydra_merge_t *m)
+{
+    size_t  i;
+
+    hydra_merge_key(g, "hydra");
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    hydra_merge_key(g, "answered");
+    hydra_merge_check(yajl_gen_array_open(g));
+
+    for (i = 0; i < m->ninputs; i++) {
+        hydra_merge_check(hydra_merge_string(g, m->inputs[i].repo));
+    }
+
+    hydra_merge_check(yajl_gen_array_close(g));
+
+    hydra_merge_key(g, "failed");
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    for (i = 0; i < m->nfailures; i++) {
+        hydra_merge_check(hydra_merge_string(g, m->failures[i].repo));
+
+        if (m->failures[i].reason != NULL) {
+            hydra_merge_check(hydra_merge_string(g, m->failures[i].reason));
+
+        } else {
+            hydra_merge_check(yajl_gen_null(g));
+        }
+    }
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * Writes the members of the objects in vals (one per repo, NULL or not
+ * an object: none) merged key by key, keys in first-seen order.  A key
+ * of fields is merged by its kind, any other by HYDRA_MERGE_SUM; known
+ * keys no repo has get their default, after the others.  vals are at
+ * the given depth.
+ */
+
+static int
+hydra_merge_members(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
+    const hydra_merge_field_t *fields, unsigned depth)
+{
+    int                  rc;
+    yajl_val            *sub;
+    hydra_merge_keys_t   keys;
+
+    sub = calloc(m->ninputs + 1, sizeof(yajl_val));
+    if (sub == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    if (hydra_merge_keys_init(&keys, vals, m->ninputs) != HYDRA_OK) {
+        free(sub);
+        return HYDRA_ERROR;
+    }
+
+    rc = hydra_merge_members_write(g, m, &keys, sub, fields, depth);
+
+    hydra_merge_keys_free(&keys);
+    free(sub);
+
+    return rc;
+}
+
+
+static int
+hydra_merge_members_write(yajl_gen g, const hydra_merge_t *m,
+    hydra_merge_keys_t *keys, yajl_val *sub, const hydra_merge_field_t *fields,
+    unsigned depth)
+{
+    size_t              k, f;
+    unsigned char       seen[HYDRA_MERGE_FIELDS_MAX];
+    hydra_merge_kind_e  kind;
+
+    memset(seen, 0, sizeof(seen));
+
+    for (k = 0; k < keys->nnames; k++) {
+        kind = HYDRA_MERGE_SUM;
+
+        for (f = 0;
+             fields != NULL && f < HYDRA_MERGE_FIELDS_MAX
+             && fields[f].name != NULL;
+             f++)
+        {
+            if (strcmp(fields[f].name, keys->names[k].key) == 0) {
+                kind = fields[f].kind;
+                seen[f] = 1;
+                break;
+            }
+        }
+
+        if (kind == HYDRA_MERGE_SKIP) {
+            continue;
+        }
+
+        hydra_merge_keys_values(keys, k, sub, m->ninputs);
+
+        hydra_merge_check(hydra_merge_string(g, keys->names[k].key));
+        hydra_merge_try(hydra_merge_field(g, m, sub, kind, depth + 1));
+    }
+
+    for (f = 0;
+         fields != NULL && f < HYDRA_MERGE_FIELDS_MAX && fields[f].name != NULL;
+         f++)
+    {
+        if (seen[f] || fields[f].dflt == HYDRA_MERGE_ABSENT
+            || fields[f].kind == HYDRA_MERGE_SKIP)
+        {
+            continue;
+        }
+
+        hydra_merge_check(hydra_merge_string(g, fields[f].name));
+        hydra_merge_try(hydra_merge_default(g, fields[f].dflt));
+    }
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_merge_field(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
+    hydra_merge_kind_e kind, unsigned depth)
+{
+    switch (kind) {
+
+    case HYDRA_MERGE_MAX_STRING:
+        return hydra_merge_max_string(g, m, vals);
+
+    case HYDRA_MERGE_MAX_NUMBER:
+        return hydra_merge_max_number(g, m, vals);
+
+    case HYDRA_MERGE_UNION:
+        return hydra_merge_union(g, m, vals);
+
+    case HYDRA_MERGE_ISSUES:
+        hydra_merge_check(yajl_gen_map_open(g));
+        hydra_merge_try(hydra_merge_issues(g, m, vals, 0, depth));
+        hydra_merge_check(yajl_gen_map_close(g));
+        return HYDRA_OK;
+
+    case HYDRA_MERGE_QUEUE:
+        return hydra_merge_value(g, m, vals, hydra_merge_queue_fields, depth);
+
+    default:
+        return hydra_merge_value(g, m, vals, NULL, depth);
+    }
+}
+
+
+static int
+hydra_merge_default(yajl_gen g, hydra_merge_default_e dflt)
+{
+    switch (dflt) {
+
+    case HYDRA_MERGE_ZERO:
+        hydra_merge_check(yajl_gen_integer(g, 0));
+        break;
+
+    case HYDRA_MERGE_REAL_ZERO:
+        hydra_merge_check(yajl_gen_number(g, "0.0", 3));
+        break;
+
+    case HYDRA_MERGE_EMPTY_OBJECT:
+        hydra_merge_check(yajl_gen_map_open(g));
+        hydra_merge_check(yajl_gen_map_close(g));
+        break;
+
+    case HYDRA_MERGE_EMPTY_ARRAY:
+        hydra_merge_check(yajl_gen_array_open(g));
+        hydra_merge_check(yajl_gen_array_close(g));
+        break;
+
+    default:
+        hydra_merge_check(yajl_gen_null(g));
+        break;
+    }
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * One key's values, one per repo, merged by the type of the first that
+ * is not null: numbers added, objects merged key by key, lists joined,
+ * anything else the first one's.  Values of another type contribute
+ * nothing; all null (or absent) is null.
+ */
+
+static int
+hydra_merge_value(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
+    const hydra_merge_field_t *fields, unsigned depth)
+{
+    size_t             i, j;
+    yajl_val           first, v;
+    hydra_merge_sum_t  sum;
+
+    first = NULL;
+
+    for (i = 0; i < m->ninputs; i++) {
+        if (vals[i] != NULL && !YAJL_IS_NULL(vals[i])) {
+            first = vals[i];
+            break;
+        }
+    }
+
+    if (first == NULL) {
+        hydra_merge_check(yajl_gen_null(g));
+        return HYDRA_OK;
+    }
+
+    switch (first->type) {
+
+    case yajl_t_number:
+        hydra_merge_sum_init(&sum);
+
+        for (i = 0; i < m->ninputs; i++) {
+            hydra_merge_sum_add(&sum, vals[i]);
+        }
+
+        return hydra_merge_sum_write(g, &sum);
+
+    case yajl_t_object:
+        if (depth >= HYDRA_MERGE_DEPTH_MAX) {
+            hydra_merge_check(yajl_gen_null(g));
+            return HYDRA_OK;
+        }
+
+        hydra_merge_check(yajl_gen_map_open(g));
+        hydra_merge_try(hydra_merge_members(g, m, vals, fields, depth));
+        hydra_merge_check(yajl_gen_map_close(g));
+        return HYDRA_OK;
+
+    case yajl_t_array:
+        if (depth >= HYDRA_MERGE_DEPTH_MAX) {
+            hydra_merge_check(yajl_gen_null(g));
+            return HYDRA_OK;
+        }
+
+        hydra_merge_check(yajl_gen_array_open(g));
+
+        for (i = 0; i < m->ninputs; i++) {
+            v = vals[i];
+
+            if (!YAJL_IS_ARRAY(v)) {
+                continue;
+            }
+
+            for (j = 0; j < v->u.array.len; j++) {
+                hydra_merge_try(hydra_merge_copy(g, v->u.array.values[j],
+                                                 depth + 1));
+            }
+        }
+
+        hydra_merge_check(yajl_gen_array_close(g));
+        return HYDRA_OK;
+
+    default:
+        return hydra_merge_copy(g, first, depth);
+    }
+}
+
+
+/* ISO UTC timestamps compare as text; no string at all is null */
+
+static int
+hydra_merge_max_string(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    size_t    i;
+    yajl_val  best;
+
+    best = NULL;
+
+    for (i = 0; i < m->ninputs; i++) {
+        if (YAJL_IS_STRING(vals[i])
+            && (best == NULL
+                || strcmp(hydra_yajl_string(vals[i]), hydra_yajl_string(best))
+                   > 0))
+        {
+            best = vals[i];
+        }
+    }
+
+    return hydra_merge_copy(g, best, 0);
+}
+
+
+static int
+hydra_merge_max_number(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    size_t    i;
+    yajl_val  v, best;
+
+    best = NULL;
+
+    for (i = 0; i < m->ninputs; i++) {
+        v = vals[i];
+
+        if (!YAJL_IS_NUMBER(v)) {
+            continue;
+        }
+
+        if (best == NULL) {
+            best = v;
+
+        } else if (YAJL_IS_INTEGER(v) && YAJL_IS_INTEGER(best)) {
+            if (v->u.number.i > best->u.number.i) {
+                best = v;
+            }
+
+        } else if (hydra_merge_number(v) > hydra_merge_number(best)) {
+            best = v;
+        }
+    }
+
+    return hydra_merge_copy(g, best, 0);
+}
+
+
+/* fired_thresholds: each name once, in first-seen order */
+
+static int
+hydra_merge_union(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+{
+    int                 rc;
+    size_t              i, n;
+    hydra_merge_hash_t  seen;
+
+    n = 0;
+
+    for (i = 0; i < m->ninputs; i++) {
+        if (YAJL_IS_ARRAY(vals[i])) {
+            n += vals[i]->u.array.len;
+        }
+    }
+
+    if (hydra_merge_hash_init(&seen, n) != HYDRA_OK) {
+        return HYDRA_ERROR;
+    }
+
+    rc = hydra_merge_union_write(g, m, vals, &seen);
+
+    free(seen.slots);
+
+    return rc;
+}
+
+
+static int
+hydra_merge_union_write(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
+    hydra_merge_hash_t *seen)
+{
+    size_t               i, j;
+    yajl_val             v;
+    hydra_merge_slot_t  *slot;
+
+    hydra_merge_check(yajl_gen_array_open(g));
+
+    for (i = 0; i < m->ninputs; i++) {
+        if (!YAJL_IS_ARRAY(vals[i])) {
+            continue;
+        }
+
+        for (j = 0; j < vals[i]->u.array.len; j++) {
+            v = vals[i]->u.array.values[j];
+
+            if (!YAJL_IS_STRING(v)) {
+                continue;
+            }
+
+            slot = hydra_merge_hash_slot(seen, hydra_yajl_string(v));
+
+            if (slot->key != NULL) {
+                continue;
+            }
+
+            slot->key = hydra_yajl_string(v);
+
+            hydra_merge_check(hydra_merge_string(g, slot->key));
+        }
+    }
+
+    hydra_merge_check(yajl_gen_array_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * The members of per-issue maps, keyed "<repo>#<issue>" so that issue
+ * numbers of different repos never meet; tag: each value is an object
+ * that gains "repo" (others are left out), else values are copied.
+ */
+
+static int
+hydra_merge_issues(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
+    int tag, unsigned depth)
+{
+    size_t       i, j;
+    yajl_val     obj, v;
+    const char  *repo;
+
+    for (i = 0; i < m->ninputs; i++) {
+        obj = vals[i];
+        repo = m->inputs[i].repo;
+
+        if (!YAJL_IS_OBJECT(obj)) {
+            continue;
+        }
+
+        for (j = 0; j < obj->u.object.len; j++) {
+            v = obj->u.object.values[j];
+
+            if (tag && !YAJL_IS_OBJECT(v)) {
+                continue;
+            }
+
+            hydra_merge_try(hydra_merge_issue_key(g, repo,
+                                                  obj->u.object.keys[j]));
+
+            if (tag) {
+                hydra_merge_try(hydra_merge_tagged(g, v, repo, depth + 1));
+
+            } else {
+                hydra_merge_try(hydra_merge_copy(g, v, depth + 1));
+            }
+        }
+    }
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_merge_issue_key(yajl_gen g, const char *repo, const char *issue)
+{
+    char             *key;
+    size_t            rlen, ilen;
+    yajl_gen_status   st;
+
+    rlen = strlen(repo);
+    ilen = strlen(issue);
+
+    key = malloc(rlen + 1 + ilen);
+    if (key == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    memcpy(key, repo, rlen);
+    key[rlen] = '#';
+    memcpy(key + rlen + 1, issue, ilen);
+
+    st = yajl_gen_string(g, (const unsigned char *) key, rlen + 1 + ilen);
+
+    free(key);
+
+    return st == yajl_gen_status_ok ? HYDRA_OK : HYDRA_ERROR;
+}
+
+
+/* an object's members but its own "repo", then "repo": the repo's tag */
+
+static int
+hydra_merge_tagged(yajl_gen g, yajl_val item, const char *repo,
+    unsigned depth)
+{
+    size_t  i;
+
+    if (depth >= HYDRA_MERGE_DEPTH_MAX) {
+        hydra_merge_check(yajl_gen_null(g));
+        return HYDRA_OK;
+    }
+
+    hydra_merge_check(yajl_gen_map_open(g));
+
+    for (i = 0; i < item->u.object.len; i++) {
+        if (strcmp(item->u.object.keys[i], "repo") == 0) {
+            continue;
+        }
+
+        hydra_merge_check(hydra_merge_string(g, item->u.object.keys[i]));
+        hydra_merge_try(hydra_merge_copy(g, item->u.object.values[i],
+                                         depth + 1));
+    }
+
+    hydra_merge_key(g, "repo");
+    hydra_merge_check(hydra_merge_string(g, repo));
+
+    hydra_merge_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * A value as it came: numbers by their text, so that integers beyond
+ * long long survive byte for byte.  NULL (absent) is null, and so is a
+ * container nested beyond HYDRA_MERGE_DEPTH_MAX, which a body checked
+ * by hydra_merge_depth_ok() never has.
+ */
+
+static int
+hydra_merge_copy(yajl_gen g, yajl_val v, unsigned depth)
+{
+    size_t  i;
+
+    if (v == NULL) {
+        hydra_merge_check(yajl_gen_null(g));
+        return HYDRA_OK;
+    }
+
+    switch (v->type) {
+
+    case yajl_t_string:
+        hydra_merge_check(hydra_merge_string(g, hydra_yajl_string(v)));
+        break;
+
+    case yajl_t_number:
+        hydra_merge_check(yajl_gen_number(g, v->u.number.r,
+                                          strlen(v->u.number.r)));
+        break;
+
+    case yajl_t_true:
+        hydra_merge_check(yajl_gen_bool(g, 1));
+        break;
+
+    case yajl_t_false:
+        hydra_merge_check(yajl_gen_bool(g, 0));
+        break;
+
+    case yajl_t_object:
+        if (depth >= HYDRA_MERGE_DEPTH_MAX) {
+            hydra_merge_check(yajl_gen_null(g));
+            break;
+        }
+
+        hydra_merge_check(yajl_gen_map_open(g));
+
+        for (i = 0; i < v->u.object.len; i++) {
+            hydra_merge_check(hydra_merge_string(g, v->u.object.keys[i]));
+            hydra_merge_try(hydra_merge_copy(g, v->u.object.values[i],
+                                             depth + 1));
+        }
+
+        hydra_merge_check(yajl_gen_map_close(g));
+        break;
+
+    case yajl_t_array:
+        if (depth >= HYDRA_MERGE_DEPTH_MAX) {
+            hydra_merge_check(yajl_gen_null(g));
+            break;
+        }
+
+        hydra_merge_check(yajl_gen_array_open(g));
+
+        for (i = 0; i < v->u.array.len; i++) {
+            hydra_merge_try(hydra_merge_copy(g, v->u.array.values[i],
+                                             depth + 1));
+        }
+
+        hydra_merge_check(yajl_gen_array_close(g));
+        break;
+
+    default:
+        hydra_merge_check(yajl_gen_null(g));
+        break;
+    }
+
+    return HYDRA_OK;
+}
+
+
+static void
+hydra_merge_sum_init(hydra_merge_sum_t *s)
+{
+    memset(s, 0, sizeof(hydra_merge_sum_t));
+}
+
+
+/* anything but a number adds nothing */
+
+static void
+hydra_merge_sum_add(hydra_merge_sum_t *s, yajl_val v)
+{
+    long long  a;
+
+    if (!YAJL_IS_NUMBER(v)) {
+        return;
+    }
+
+    if (s->n++ == 0) {
+        s->first = v;
+    }
+
+    if (!s->real && YAJL_IS_INTEGER(v)) {
+        a = v->u.number.i;
+
+        if ((a > 0 && s->i > LLONG_MAX - a)
+            || (a < 0 && s->i < LLONG_MIN - a))
+        {
+            s->real = 1;
+            s->d = (double) s->i + (double) a;
+
+        } else {
+            s->i += a;
+        }
+
+        return;
+    }
+
+    if (!s->real) {
+        s->real = 1;
+        s->d = (double) s->i;
+    }
+
+    s->d += hydra_merge_number(v);
+}
+
+
+/* the sum of key's numbers in the objects of vals */
+
+static void
+hydra_merge_sum_key(hydra_merge_sum_t *s, const hydra_merge_t *m,
+    yajl_val *vals, const char *key)
+{
+    size_t  i;
+
+    hydra_merge_sum_init(s);
+
+    for (i = 0; i < m->ninputs; i++) {
+        hydra_merge_sum_add(s, hydra_merge_get(vals[i], key));
+    }
+}
+
+
+static double
+hydra_merge_sum_value(const hydra_merge_sum_t *s)
+{
+    return s->real ? s->d : (double) s->i;
+}
+
+
+static int
+hydra_merge_sum_write(yajl_gen g, const hydra_merge_sum_t *s)
+{
+    if (s->n == 0) {
+        hydra_merge_check(yajl_gen_null(g));
+        return HYDRA_OK;
+    }
+
+    if (s->n == 1) {
+        return hydra_merge_copy(g, s->first, 0);
+    }
+
+    if (s->real) {
+        return hydra_merge_double(g, s->d);
+    }
+
+    hydra_merge_check(yajl_gen_integer(g, s->i));
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * The shortest text that reads back as d, and looks like a double
+ * ("3.0", as Python writes it).  inf and nan have no JSON: null.
+ */
+
+static int
+hydra_merge_double(yajl_gen g, double d)
+{
+    int     prec;
+    char    buf[HYDRA_MERGE_DOUBLE_SIZE];
+    size_t  len;
+
+    if (!isfinite(d)) {
+        hydra_merge_check(yajl_gen_null(g));
+        return HYDRA_OK;
+    }
+
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+
+        if (strtod(buf, NULL) == d) {
+            break;
+        }
+    }
+
+    len = strlen(buf);
+
+    if (strspn(buf, "-0123456789") == len) {
+        memcpy(buf + len, ".0", 3);
+        len += 2;
+    }
+
+    hydra_merge_check(yajl_gen_number(g, buf, len));
+
+    return HYDRA_OK;
+}
+
+
+/* Python's round(d, 1): the exact value rounded half to even, as printf */
+
+static double
+hydra_merge_round1(double d)
+{
+    char  buf[HYDRA_MERGE_DOUBLE_SIZE];
+
+    if (!isfinite(d) || d >= HYDRA_MERGE_ROUND_MAX
+        || d <= -HYDRA_MERGE_ROUND_MAX)
+    {
+        return d;
+    }
+
+    snprintf(buf, sizeof(buf), "%.1f", d);
+
+    return strtod(buf, NULL);
+}
+
+
+static double
+hydra_merge_number(yajl_val v)
+{
+    if (YAJL_IS_INTEGER(v)) {
+        return (double) v->u.number.i;
+    }
+
+    /* beyond double's range strtod gave +-HUGE_VAL: inf, as it should */
+
+    return v->u.number.d;
+}
+
+
+static int
+hydra_merge_double_cmp(const void *a, const void *b)
+{
+    double  x, y;
+
+    x = *(const double *) a;
+    y = *(const double *) b;
+
+    return x < y ? -1 : (x > y);
+}
+
+
+static int
+hydra_merge_keys_init(hydra_merge_keys_t *k, yajl_val *vals, size_t n)
+{
+    size_t               i, j, o, total;
+    yajl_val             obj;
+    hydra_merge_name_t  *name;
+    hydra_merge_slot_t  *slot;
+
+    total = 0;
+
+    for (i = 0; i < n; i++) {
+        if (YAJL_IS_OBJECT(vals[i])) {
+            total += vals[i]->u.object.len;
+        }
+    }
+
+    k->nnames = 0;
+    k->names = malloc((total + 1) * sizeof(hydra_merge_name_t));
+    k->occ = malloc((total + 1) * sizeof(hydra_merge_occ_t));
+
+    if (hydra_merge_hash_init(&k->hash, total) != HYDRA_OK
+        || k->names == NULL || k->occ == NULL)
+    {
+        hydra_merge_keys_free(k);
+        return HYDRA_ERROR;
+    }
+
+    o = 0;
+
+    for (i = 0; i < n; i++) {
+        obj = vals[i];
+
+        if (!YAJL_IS_OBJECT(obj)) {
+            continue;
+        }
+
+        for (j = 0; j < obj->u.object.len; j++) {
+            slot = hydra_merge_hash_slot(&k->hash, obj->u.object.keys[j]);
+
+            if (slot->key == NULL) {
+                slot->key = obj->u.object.keys[j];
+                slot->value = k->nnames;
+
+                name = &k->names[k->nnames++];
+                name->key = slot->key;
+                name->head = o;
+
+            } else {
+                name = &k->names[slot->value];
+
+                /* a key twice in one object: the first one counts */
+
+                if (k->occ[name->tail].input == i) {
+                    continue;
+                }
+
+                k->occ[name->tail].next = o + 1;
+            }
+
+            name->tail = o;
+
+            k->occ[o].value = obj->u.object.values[j];
+            k->occ[o].input = i;
+            k->occ[o].next = 0;
+            o++;
+        }
+    }
+
+    return HYDRA_OK;
+}
+
+
+/* sub[i]: repo i's value of the name, NULL if it has none */
+
+static void
+hydra_merge_keys_values(const hydra_merge_keys_t *k, size_t name,
+    yajl_val *sub, size_t n)
+{
+    size_t  o;
+
+    memset(sub, 0, n * sizeof(yajl_val));
+
+    for (o = k->names[name].head + 1; o != 0; o = k->occ[o - 1].next) {
+        sub[k->occ[o - 1].input] = k->occ[o - 1].value;
+    }
+}
+
+
+static void
+hydra_merge_keys_free(hydra_merge_keys_t *k)
+{
+    free(k->names);
+    free(k->occ);
+    free(k->hash.slots);
+
+    k->names = NULL;
+    k->occ = NULL;
+    k->hash.slots = NULL;
+}
+
+
+/* room for n keys, at most half full */
+
+static int
+hydra_merge_hash_init(hydra_merge_hash_t *h, size_t n)
+{
+    size_t  size;
+
+    size = 16;
+
+    while (size < 2 * n) {
+        size *= 2;
+    }
+
+    h->mask = size - 1;
+    h->slots = calloc(size, sizeof(hydra_merge_slot_t));
+
+    return h->slots != NULL ? HYDRA_OK : HYDRA_ERROR;
+}
+
+
+/* the slot that holds key, or the empty one where it goes (FNV-1a) */
+
+static hydra_merge_slot_t *
+hydra_merge_hash_slot(hydra_merge_hash_t *h, const char *key)
+{
+    size_t                hash;
+    const unsigned char  *p;
+
+    hash = 2166136261u;
+
+    for (p = (const unsigned char *) key; *p != '\0'; p++) {
+        hash = (hash ^ *p) * 16777619u;
+    }
+
+    hash &= h->mask;
+
+    while (h->slots[hash].key != NULL
+           && strcmp(h->slots[hash].key, key) != 0)
+    {
+        hash = (hash + 1) & h->mask;
+    }
+
+    return &h->slots[hash];
+}
+
+
+/* vals[i]: repo i's root, or root[key]; NULL where there is none */
+
+static yajl_val *
+hydra_merge_vals(const hydra_merge_t *m, const char *key)
+{
+    size_t     i;
+    yajl_val  *vals;
+
+    vals = calloc(m->ninputs + 1, sizeof(yajl_val));
+    if (vals == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < m->ninputs; i++) {
+        vals[i] = key != NULL ? hydra_merge_get(m->inputs[i].root, key)
+                              : m->inputs[i].root;
+    }
+
+    return vals;
+}
+
+
+/* obj[key], the first one if the key is there twice; NULL: none */
+
+static yajl_val
+hydra_merge_get(yajl_val obj, const char *key)
+{
+    size_t  i;
+
+    if (!YAJL_IS_OBJECT(obj)) {
+        return NULL;
+    }
+
+    for (i = 0; i < obj->u.object.len; i++) {
+        if (strcmp(obj->u.object.keys[i], key) == 0) {
+            return obj->u.object.values[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static yajl_gen_status
+hydra_merge_string(yajl_gen g, const char *s)
+{
+    return yajl_gen_string(g, (const unsigned char *) s, strlen(s));
+}

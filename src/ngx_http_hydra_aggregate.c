@@ -1,0 +1,745 @@
+
+/*
+ * Copyright (C) The ngx_http_hydra_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hydra_module.h"
+#include "ngx_http_hydra_aggregate.h"
+#include "ngx_http_hydra_reply.h"
+#include "ngx_http_hydra_shm.h"
+#include "hydra_args.h"
+#include "hydra_merge.h"
+
+
+/* "acme-web=timeout, " per failed repo in X-Hydra-Partial */
+#define NGX_HTTP_HYDRA_PARTIAL_ITEM  (HYDRA_NAME_SIZE + HYDRA_ERROR_SIZE + 4)
+
+
+typedef struct {
+    ngx_http_request_t          *request;
+    const hydra_merge_rule_t    *rule;
+    ngx_http_hydra_slot_t       *slots;
+    ngx_uint_t                   nslots;
+    ngx_uint_t                   pending;
+    ngx_list_t                   headers;    /* what subrequests send */
+    ngx_event_t                  budget;
+    unsigned                     finished:1;
+} ngx_http_hydra_agg_t;
+
+
+static ngx_int_t ngx_http_hydra_agg_headers(ngx_http_request_t *r,
+    ngx_http_hydra_agg_t *agg);
+static ngx_int_t ngx_http_hydra_agg_start(ngx_http_request_t *r,
+    ngx_http_hydra_agg_t *agg, ngx_http_hydra_slot_t *slot,
+    ngx_http_hydra_peer_binding_t *binding, ngx_str_t *args);
+static ngx_int_t ngx_http_hydra_agg_done(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc);
+static void ngx_http_hydra_agg_wake(ngx_http_request_t *r);
+static void ngx_http_hydra_agg_expire(ngx_event_t *ev);
+static void ngx_http_hydra_agg_cleanup(void *data);
+static void ngx_http_hydra_agg_finish(ngx_http_hydra_agg_t *agg);
+static ngx_int_t ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg);
+static ngx_int_t ngx_http_hydra_agg_parse(ngx_http_request_t *r,
+    ngx_http_hydra_agg_t *agg, ngx_http_hydra_slot_t *slot, yajl_val *root);
+static ngx_int_t ngx_http_hydra_agg_report(ngx_http_request_t *r,
+    ngx_http_hydra_agg_t *agg);
+static ngx_int_t ngx_http_hydra_agg_all_failed(ngx_http_request_t *r,
+    ngx_http_hydra_agg_t *agg);
+static long ngx_http_hydra_agg_limit(ngx_http_request_t *r);
+static void ngx_http_hydra_yajl_tree_cleanup(void *data);
+
+
+/*
+ * The request headers a repo must not see in a subrequest: it must
+ * answer a plain, whole, unencoded JSON body.
+ */
+
+static ngx_str_t  ngx_http_hydra_agg_drop[] = {
+    ngx_string("accept-encoding"),
+    ngx_string("content-length"),
+    ngx_string("transfer-encoding"),
+    ngx_string("connection"),
+    ngx_string("upgrade"),
+    ngx_string("keep-alive"),
+    ngx_string("te"),
+    ngx_string("expect"),
+    ngx_string("range"),
+    ngx_string("if-range"),
+    ngx_string("if-match"),
+    ngx_string("if-none-match"),
+    ngx_string("if-modified-since"),
+    ngx_string("if-unmodified-since"),
+    ngx_null_string
+};
+
+
+ngx_int_t
+ngx_http_hydra_aggregate_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       args;
+    ngx_uint_t                      i, n;
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_hydra_ctx_t           *ctx;
+    ngx_http_hydra_agg_t           *agg;
+    ngx_http_hydra_slot_t          *slot;
+    ngx_http_hydra_loc_conf_t      *hlcf;
+    const hydra_merge_rule_t       *rule;
+    ngx_http_hydra_main_conf_t     *hmcf;
+    ngx_http_hydra_peer_binding_t  *bindings;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hydra aggregate \"%V\"", &r->uri);
+
+    rule = hydra_merge_rule((const char *) r->uri.data, r->uri.len);
+
+    if (rule == NULL) {
+        return ngx_http_hydra_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "%V has no merge rule: add ?repo=",
+                                    &r->uri);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hydra_module);
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
+
+    if (ngx_http_hydra_bindings(hmcf, r->pool, &bindings, &n) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    agg = ngx_pcalloc(r->pool, sizeof(ngx_http_hydra_agg_t));
+    if (agg == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    agg->request = r;
+    agg->rule = rule;
+    agg->nslots = n;
+    agg->slots = ngx_pcalloc(r->pool,
+                             sizeof(ngx_http_hydra_slot_t) * (n ? n : 1));
+    if (agg->slots == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_hydra_agg_headers(r, agg) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    args.data = ngx_pnalloc(r->pool, r->args.len + 1);
+    if (args.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    args.len = hydra_args_strip((char *) args.data, (const char *) r->args.data,
+                                r->args.len, "repo");
+
+    /* the timer must not outlive the request, however it ends */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_hydra_agg_cleanup;
+    cln->data = agg;
+
+    for (i = 0; i < n; i++) {
+        slot = &agg->slots[i];
+        slot->key = bindings[i].key;
+        slot->max = hlcf->max_response;
+        slot->agg = agg;
+
+        if (!bindings[i].running) {
+            slot->done = 1;
+            slot->reason = "not running";
+            continue;
+        }
+
+        if (ngx_http_hydra_agg_start(r, agg, slot, &bindings[i], &args)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        agg->pending++;
+    }
+
+    if (agg->pending == 0) {
+        agg->finished = 1;
+        return ngx_http_hydra_agg_merge(agg);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hydra_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->agg = agg;
+    ngx_http_set_ctx(r, ctx, ngx_http_hydra_module);
+
+    agg->budget.handler = ngx_http_hydra_agg_expire;
+    agg->budget.data = r;
+    agg->budget.log = r->connection->log;
+    ngx_add_timer(&agg->budget, hlcf->timeout);
+
+    r->write_event_handler = ngx_http_hydra_agg_wake;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* the client's headers, less those a repo must not see, shared by all */
+
+static ngx_int_t
+ngx_http_hydra_agg_headers(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg)
+{
+    ngx_str_t        *drop;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *copy;
+
+    if (ngx_list_init(&agg->headers, r->pool, 8, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (drop = ngx_http_hydra_agg_drop; drop->len; drop++) {
+            if (h[i].key.len == drop->len
+                && ngx_strncmp(h[i].lowcase_key, drop->data, drop->len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (drop->len) {
+            continue;
+        }
+
+        copy = ngx_list_push(&agg->headers);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = h[i];
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hydra_agg_start(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg,
+    ngx_http_hydra_slot_t *slot, ngx_http_hydra_peer_binding_t *binding,
+    ngx_str_t *args)
+{
+    u_char                       *p;
+    ngx_str_t                     uri;
+    ngx_http_request_t           *sr;
+    ngx_http_hydra_ctx_t         *ctx;
+    ngx_http_hydra_loc_conf_t    *hlcf;
+    ngx_http_post_subrequest_t   *ps;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
+
+    uri.len = hlcf->pass.len + r->uri.len;
+    uri.data = ngx_pnalloc(r->pool, uri.len);
+    if (uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(uri.data, hlcf->pass.data, hlcf->pass.len);
+    p = ngx_cpymem(p, r->uri.data + 1, r->uri.len - 1);
+    uri.len = p - uri.data;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_hydra_agg_done;
+    ps->data = slot;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hydra_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->binding = binding;
+    ctx->slot = slot;
+
+    /*
+     * Background subrequests run side by side and take no part in the
+     * ordering of the parent's output, which is all ours to write.
+     */
+
+    if (ngx_http_subrequest(r, &uri, args, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_BACKGROUND)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_set_ctx(sr, ctx, ngx_http_hydra_module);
+    slot->sr = sr;
+
+    sr->method = NGX_HTTP_GET;
+    ngx_str_set(&sr->method_name, "GET");
+    sr->header_only = 0;
+
+    sr->headers_in.headers = agg->headers;
+    sr->headers_in.content_length = NULL;
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.transfer_encoding = NULL;
+    sr->headers_in.chunked = 0;
+    sr->headers_in.upgrade = NULL;
+    sr->headers_in.range = NULL;
+    sr->headers_in.if_range = NULL;
+    sr->headers_in.if_match = NULL;
+    sr->headers_in.if_none_match = NULL;
+    sr->headers_in.if_modified_since = NULL;
+    sr->headers_in.if_unmodified_since = NULL;
+#if (NGX_HTTP_GZIP)
+    sr->headers_in.accept_encoding = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * A subrequest is over.  Called at the top of its finalization, maybe
+ * more than once (an error page finalizes again), so only the first
+ * call counts.  An error before any header (rc 502, 504) means the repo
+ * was not reached.
+ */
+
+static ngx_int_t
+ngx_http_hydra_agg_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+{
+    ngx_http_hydra_slot_t  *slot = data;
+
+    ngx_http_hydra_agg_t  *agg;
+
+    if (slot->done) {
+        return rc;
+    }
+
+    agg = slot->agg;
+    slot->done = 1;
+    agg->pending--;
+
+    if (slot->status == 0) {
+        slot->reason = (rc == NGX_HTTP_GATEWAY_TIME_OUT) ? "timeout"
+                       : (rc == NGX_HTTP_BAD_GATEWAY) ? "connect" : "error";
+
+    } else if (slot->too_big) {
+        slot->reason = "too big";
+
+    } else if (slot->status < NGX_HTTP_OK
+               || slot->status >= NGX_HTTP_SPECIAL_RESPONSE)
+    {
+        slot->reason = ngx_pnalloc(agg->request->pool,
+                                   sizeof("http 999"));
+        if (slot->reason != NULL) {
+            ngx_sprintf((u_char *) slot->reason, "http %03ui%Z",
+                        slot->status % 1000);
+        }
+
+    } else if (!slot->complete || rc == NGX_ERROR) {
+        slot->reason = "truncated";
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "hydra aggregate: %V done, rc %i, %s", &slot->key, rc,
+                   slot->reason ? slot->reason : "ok");
+
+    if (agg->pending == 0) {
+        (void) ngx_http_post_request(agg->request, NULL);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_hydra_agg_wake(ngx_http_request_t *r)
+{
+    ngx_http_hydra_ctx_t  *ctx;
+    ngx_http_hydra_agg_t  *agg;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hydra_module);
+    agg = ctx->agg;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hydra aggregate wake, %ui pending", agg->pending);
+
+    if (agg->pending == 0) {
+        ngx_http_hydra_agg_finish(agg);
+    }
+}
+
+
+/*
+ * The budget is spent: every repo still out is left out as "timeout",
+ * and its upstream is finalized the way nginx's own cleanup does it, so
+ * its connection is closed (never kept alive half read) and it holds
+ * neither the answer nor the client's connection.
+ */
+
+static void
+ngx_http_hydra_agg_expire(ngx_event_t *ev)
+{
+    ngx_uint_t                  i;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r, *sr;
+    ngx_http_hydra_ctx_t       *ctx;
+    ngx_http_hydra_agg_t       *agg;
+    ngx_http_hydra_slot_t      *slot;
+    ngx_http_hydra_loc_conf_t  *hlcf;
+
+    r = ev->data;
+    c = r->connection;
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hydra_module);
+    agg = ctx->agg;
+
+    for (i = 0; i < agg->nslots; i++) {
+        slot = &agg->slots[i];
+
+        if (slot->done) {
+            continue;
+        }
+
+        slot->done = 1;
+        slot->reason = "timeout";
+        agg->pending--;
+
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "hydra: repo %V missed the %M ms budget of \"%V\"",
+                      &slot->key, hlcf->timeout, &r->uri);
+
+        sr = slot->sr;
+
+        if (sr != NULL && sr->upstream != NULL
+            && sr->upstream->cleanup != NULL)
+        {
+            (*sr->upstream->cleanup)(sr);
+        }
+    }
+
+    ngx_http_hydra_agg_finish(agg);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_hydra_agg_cleanup(void *data)
+{
+    ngx_http_hydra_agg_t  *agg = data;
+
+    if (agg->budget.timer_set) {
+        ngx_del_timer(&agg->budget);
+    }
+}
+
+
+static void
+ngx_http_hydra_agg_finish(ngx_http_hydra_agg_t *agg)
+{
+    ngx_http_request_t  *r;
+
+    if (agg->finished) {
+        return;
+    }
+
+    agg->finished = 1;
+    r = agg->request;
+
+    if (agg->budget.timer_set) {
+        ngx_del_timer(&agg->budget);
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ngx_http_finalize_request(r, ngx_http_hydra_agg_merge(agg));
+}
+
+
+/* parses what came, merges it by the view's rule, and answers */
+
+static ngx_int_t
+ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg)
+{
+    yajl_gen                g;
+    yajl_val                root;
+    ngx_uint_t              i, ninputs, nfailures;
+    hydra_merge_t           m;
+    ngx_http_request_t     *r;
+    ngx_http_hydra_slot_t  *slot;
+    hydra_merge_input_t    *inputs;
+    hydra_merge_failure_t  *failures;
+
+    r = agg->request;
+
+    inputs = ngx_palloc(r->pool, sizeof(hydra_merge_input_t)
+                                 * (agg->nslots + 1));
+    failures = ngx_palloc(r->pool, sizeof(hydra_merge_failure_t)
+                                   * (agg->nslots + 1));
+    if (inputs == NULL || failures == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ninputs = 0;
+    nfailures = 0;
+
+    for (i = 0; i < agg->nslots; i++) {
+        slot = &agg->slots[i];
+
+        if (slot->reason == NULL
+            && ngx_http_hydra_agg_parse(r, agg, slot, &root) == NGX_OK)
+        {
+            inputs[ninputs].repo = (const char *) slot->key.data;
+            inputs[ninputs].root = root;
+            ninputs++;
+            continue;
+        }
+
+        if (slot->reason == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        failures[nfailures].repo = (const char *) slot->key.data;
+        failures[nfailures].reason = slot->reason;
+        nfailures++;
+    }
+
+    if (ngx_http_hydra_agg_report(r, agg) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ninputs == 0 && nfailures > 0) {
+        return ngx_http_hydra_agg_all_failed(r, agg);
+    }
+
+    g = ngx_http_hydra_yajl_gen(r);
+    if (g == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&m, sizeof(hydra_merge_t));
+    m.inputs = inputs;
+    m.ninputs = ninputs;
+    m.failures = failures;
+    m.nfailures = nfailures;
+    m.limit = ngx_http_hydra_agg_limit(r);
+
+    if (agg->rule->merge(g, &m) != HYDRA_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hydra: merging \"%V\" failed", &r->uri);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hydra_send_gen(r, NGX_HTTP_OK, g);
+}
+
+
+/*
+ * One repo's answer as a tree, or a reason it is left out: a body that
+ * is not JSON, nests deeper than any HydraFlow answer, or has the wrong
+ * shape for the view.  Keys are NUL-terminated (slot keys are built so).
+ */
+
+static ngx_int_t
+ngx_http_hydra_agg_parse(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg,
+    ngx_http_hydra_slot_t *slot, yajl_val *root)
+{
+    size_t               len;
+    u_char              *json;
+    ngx_pool_cleanup_t  *cln;
+    char                 errbuf[128];
+
+    if (slot->body == NULL) {
+        slot->reason = "bad json";
+        return NGX_DECLINED;
+    }
+
+    json = slot->body->pos;
+    len = slot->body->last - slot->body->pos;
+    json[len] = '\0';
+
+    if (!hydra_merge_depth_ok((const char *) json, len,
+                              HYDRA_MERGE_DEPTH_MAX))
+    {
+        slot->reason = "bad json";
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    *root = yajl_tree_parse((const char *) json, errbuf, sizeof(errbuf));
+
+    if (*root == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "hydra: repo %V answered \"%V\" with bad json: %s",
+                      &slot->key, &r->uri, errbuf);
+        slot->reason = "bad json";
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_hydra_yajl_tree_cleanup;
+    cln->data = *root;
+
+    if (!agg->rule->valid(*root)) {
+        slot->reason = "bad shape";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * X-Hydra-Repos names the repos merged, X-Hydra-Partial the others and
+ * why: the only place an array-shaped view can say it.
+ */
+
+static ngx_int_t
+ngx_http_hydra_agg_report(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg)
+{
+    u_char                 *ok, *bad, *p, *q;
+    ngx_uint_t              i;
+    ngx_table_elt_t        *h;
+    ngx_http_hydra_slot_t  *slot;
+
+    ok = ngx_pnalloc(r->pool, agg->nslots * NGX_HTTP_HYDRA_PARTIAL_ITEM + 1);
+    bad = ngx_pnalloc(r->pool, agg->nslots * NGX_HTTP_HYDRA_PARTIAL_ITEM + 1);
+    if (ok == NULL || bad == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ok;
+    q = bad;
+
+    for (i = 0; i < agg->nslots; i++) {
+        slot = &agg->slots[i];
+
+        if (slot->reason == NULL) {
+            p = ngx_sprintf(p, "%s%V", p == ok ? "" : ", ", &slot->key);
+
+        } else {
+            q = ngx_sprintf(q, "%s%V=%s", q == bad ? "" : ", ", &slot->key,
+                            slot->reason);
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Hydra-Repos");
+    h->value.data = ok;
+    h->value.len = p - ok;
+
+    if (q == bad) {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Hydra-Partial");
+    h->value.data = bad;
+    h->value.len = q - bad;
+
+    return NGX_OK;
+}
+
+
+/* "no repo answered": a 502 that still says why, repo by repo */
+
+static ngx_int_t
+ngx_http_hydra_agg_all_failed(ngx_http_request_t *r,
+    ngx_http_hydra_agg_t *agg)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; i < part->nelts; i++) {
+        if (h[i].key.len == sizeof("X-Hydra-Partial") - 1
+            && ngx_strncmp(h[i].key.data, "X-Hydra-Partial",
+                           h[i].key.len) == 0)
+        {
+            return ngx_http_hydra_error(r, NGX_HTTP_BAD_GATEWAY,
+                                        "no repo answered: %V", &h[i].value);
+        }
+    }
+
+    return ngx_http_hydra_error(r, NGX_HTTP_BAD_GATEWAY, "no repo answered");
+}
+
+
+/* the "limit" argument of /api/sessions; 0 lets the rule choose */
+
+static long
+ngx_http_hydra_agg_limit(ngx_http_request_t *r)
+{
+    ngx_int_t    n;
+    hydra_arg_t  arg;
+
+    hydra_args_find((const char *) r->args.data, r->args.len, "limit", &arg);
+
+    if (arg.count == 0) {
+        return 0;
+    }
+
+    n = ngx_atoi((u_char *) arg.value, arg.value_len);
+
+    return (n == NGX_ERROR) ? 0 : (long) n;
+}
+
+
+static void
+ngx_http_hydra_yajl_tree_cleanup(void *data)
+{
+    yajl_val  root = data;
+
+    yajl_tree_free(root);
+}
