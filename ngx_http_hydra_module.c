@@ -13,6 +13,7 @@
  *   src/ngx_http_hydra_aggregate.c aggregated views: fan-out and merge
  *   src/ngx_http_hydra_capture.c   the filters that capture their answers
  *   src/ngx_http_hydra_reply.c     JSON answers and errors
+ *   src/ngx_http_hydra_sessions.c  /api/sessions from sessions.jsonl files
  *   src/ngx_http_hydra_upstream.c  hydra_balancer and the variables
  *   src/hydra_*.c                  nginx-free logic, unit-tested
  */
@@ -55,6 +56,10 @@ static char *ngx_http_hydra_repo(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hydra_supervisor(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hydra_sessions(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hydra_repo_sessions(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_hydra_probe(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hydra_pass(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -63,6 +68,8 @@ static char *ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_hydra_parse_msec(ngx_conf_t *cf, ngx_str_t *value,
     size_t skip, ngx_msec_t *msec);
+static char *ngx_http_hydra_add_sessions_file(ngx_conf_t *cf,
+    ngx_http_hydra_main_conf_t *hmcf, ngx_str_t *path);
 
 
 static ngx_command_t  ngx_http_hydra_commands[] = {
@@ -75,7 +82,7 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
       NULL },
 
     { ngx_string("hydra_repo"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_hydra_repo,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -84,6 +91,20 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
     { ngx_string("hydra_supervisor"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_hydra_supervisor,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hydra_sessions"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hydra_sessions,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hydra_repo_sessions"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hydra_repo_sessions,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -181,10 +202,16 @@ ngx_http_hydra_create_main_conf(ngx_conf_t *cf)
      *     hmcf->shm_zone = NULL;
      *     hmcf->supervisor = NULL;
      *     hmcf->probe_uri = { 0, NULL };
+     *     hmcf->sessions_pattern = { 0, NULL };
      */
 
     hmcf->repos = ngx_array_create(cf->pool, 4, sizeof(hydra_repo_spec_t));
     if (hmcf->repos == NULL) {
+        return NULL;
+    }
+
+    hmcf->session_files = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+    if (hmcf->session_files == NULL) {
         return NULL;
     }
 
@@ -354,7 +381,7 @@ ngx_http_hydra_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* hydra_repo slug address; */
+/* hydra_repo slug address [sessions=path]; */
 
 static char *
 ngx_http_hydra_repo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -398,6 +425,25 @@ ngx_http_hydra_repo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid repo address \"%V\"%s%s", &value[2],
                            u.err ? ": " : "", u.err ? u.err : "");
         return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 4) {
+        if (ngx_strncmp(value[3].data, "sessions=", 9) != 0
+            || value[3].len == 9)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[3]);
+            return NGX_CONF_ERROR;
+        }
+
+        value[3].data += 9;
+        value[3].len -= 9;
+
+        if (ngx_http_hydra_add_sessions_file(cf, hmcf, &value[3])
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     spec = ngx_array_push(hmcf->repos);
@@ -489,6 +535,55 @@ ngx_http_hydra_supervisor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* hydra_sessions path; a sessions.jsonl read directly */
+
+static char *
+ngx_http_hydra_sessions(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    return ngx_http_hydra_add_sessions_file(cf, hmcf, &value[1]);
+}
+
+
+/* hydra_repo_sessions pattern; where each registry repo keeps its file */
+
+static char *
+ngx_http_hydra_repo_sessions(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_main_conf_t  *hmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hmcf->sessions_pattern.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_conf_full_name(cf->cycle, &value[1], 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strstr(value[1].data, "{slug}") == NULL
+        && ngx_strstr(value[1].data, "{key}") == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hydra_repo_sessions \"%V\" names neither "
+                           "{slug} nor {key}", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->sessions_pattern = value[1];
 
     return NGX_CONF_OK;
 }
@@ -639,4 +734,36 @@ ngx_http_hydra_parse_msec(ngx_conf_t *cf, ngx_str_t *value, size_t skip,
     *msec = (ngx_msec_t) ms;
 
     return NGX_OK;
+}
+
+
+static char *
+ngx_http_hydra_add_sessions_file(ngx_conf_t *cf,
+    ngx_http_hydra_main_conf_t *hmcf, ngx_str_t *path)
+{
+    ngx_str_t   *file, *files;
+    ngx_uint_t   i;
+
+    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    files = hmcf->session_files->elts;
+
+    for (i = 0; i < hmcf->session_files->nelts; i++) {
+        if (files[i].len == path->len
+            && ngx_strncmp(files[i].data, path->data, path->len) == 0)
+        {
+            return NGX_CONF_OK;
+        }
+    }
+
+    file = ngx_array_push(hmcf->session_files);
+    if (file == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *file = *path;
+
+    return NGX_CONF_OK;
 }

@@ -182,7 +182,7 @@ static int hydra_merge_sorted(yajl_gen g, const hydra_merge_t *m,
     const char *time, int events);
 static size_t hydra_merge_entries(const hydra_merge_t *m,
     hydra_merge_entry_t *entries, const char *time);
-static int hydra_merge_entries_write(yajl_gen g,
+static int hydra_merge_entries_write(yajl_gen g, int keep_repo,
     const hydra_merge_entry_t *entries, size_t n);
 static int hydra_merge_event_cmp(const void *a, const void *b);
 static int hydra_merge_session_cmp(const void *a, const void *b);
@@ -285,10 +285,10 @@ static const hydra_merge_rule_t  hydra_merge_rules[] = {
     { "/api/sessions", HYDRA_MERGE_ARRAY,
       hydra_merge_valid_array, hydra_merge_sessions },
 
-    { "/api/issues/outcomes", HYDRA_MERGE_OBJECT,
+    { "/api/issues/outcomes", HYDRA_MERGE_MAP,
       hydra_merge_valid_object, hydra_merge_outcomes },
 
-    { "/api/human-input", HYDRA_MERGE_OBJECT,
+    { "/api/human-input", HYDRA_MERGE_MAP,
       hydra_merge_valid_object, hydra_merge_human_input }
 };
 
@@ -900,13 +900,13 @@ hydra_merge_time_to_merge(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
 }
 
 
-/* get_merge_duration_stats: d[n // 2], d[min(int(n * 0.9), n - 1)] */
+/* get_merge_duration_stats: d[n / 2], d[min((int) (n * 0.9), n - 1)] */
 
 static int
 hydra_merge_percentiles(yajl_gen g, double *d, size_t n)
 {
     size_t  i, p90;
-    double  sum;
+    double  sum, avg;
 
     qsort(d, n, sizeof(double), hydra_merge_double_cmp);
 
@@ -916,6 +916,7 @@ hydra_merge_percentiles(yajl_gen g, double *d, size_t n)
         sum += d[i];
     }
 
+    avg = sum / (double) n;
     p90 = (size_t) ((double) n * 0.9);
 
     if (p90 > n - 1) {
@@ -925,7 +926,7 @@ hydra_merge_percentiles(yajl_gen g, double *d, size_t n)
     hydra_merge_check(yajl_gen_map_open(g));
 
     hydra_merge_key(g, "avg");
-    hydra_merge_try(hydra_merge_double(g, hydra_merge_round1(sum / n)));
+    hydra_merge_try(hydra_merge_double(g, hydra_merge_round1(avg)));
     hydra_merge_key(g, "p50");
     hydra_merge_try(hydra_merge_double(g, hydra_merge_round1(d[n / 2])));
     hydra_merge_key(g, "p90");
@@ -1097,7 +1098,10 @@ hydra_merge_sorted(yajl_gen g, const hydra_merge_t *m, const char *time,
         limit = m->limit > 0 ? (size_t) m->limit : HYDRA_MERGE_SESSIONS_MAX;
     }
 
-    rc = hydra_merge_entries_write(g, entries, n < limit ? n : limit);
+    /* a SessionLog's own "repo" is owner/name: it stays as written */
+
+    rc = hydra_merge_entries_write(g, !events, entries,
+                                   n < limit ? n : limit);
 
     free(entries);
 
@@ -1106,14 +1110,22 @@ hydra_merge_sorted(yajl_gen g, const hydra_merge_t *m, const char *time,
 
 
 static int
-hydra_merge_entries_write(yajl_gen g, const hydra_merge_entry_t *entries,
-    size_t n)
+hydra_merge_entries_write(yajl_gen g, int keep_repo,
+    const hydra_merge_entry_t *entries, size_t n)
 {
     size_t  i;
 
     hydra_merge_check(yajl_gen_array_open(g));
 
     for (i = 0; i < n; i++) {
+        if (keep_repo
+            && hydra_merge_get(entries[i].item, "repo") != NULL
+            && YAJL_IS_STRING(hydra_merge_get(entries[i].item, "repo")))
+        {
+            hydra_merge_try(hydra_merge_copy(g, entries[i].item, 1));
+            continue;
+        }
+
         hydra_merge_try(hydra_merge_tagged(g, entries[i].item,
                                            entries[i].repo, 1));
     }
@@ -1369,7 +1381,11 @@ hydra_merge_control_status(const hydra_merge_t *m)
 }
 
 
-/* {"acme-api#12": {outcome + "repo": "acme-api"}, ..., "hydra": {...}} */
+/*
+ * {"acme-api#12": {outcome + "repo": "acme-api"}, ...}: a map of issues,
+ * so the facts of the merge go in headers only, as for arrays, where a
+ * UI walking the keys would not mistake them for an issue.
+ */
 
 static int
 hydra_merge_outcomes(yajl_gen g, const hydra_merge_t *m)
@@ -1386,7 +1402,6 @@ hydra_merge_outcomes(yajl_gen g, const hydra_merge_t *m)
 
     if (yajl_gen_map_open(g) == yajl_gen_status_ok
         && hydra_merge_issues(g, m, vals, 1, 0) == HYDRA_OK
-        && hydra_merge_facts(g, m) == HYDRA_OK
         && yajl_gen_map_close(g) == yajl_gen_status_ok)
     {
         rc = HYDRA_OK;
@@ -1398,7 +1413,7 @@ hydra_merge_outcomes(yajl_gen g, const hydra_merge_t *m)
 }
 
 
-/* {"acme-api#12": "question", ..., "hydra": {...}} */
+/* {"acme-api#12": "question", ...}: facts in headers, as above */
 
 static int
 hydra_merge_human_input(yajl_gen g, const hydra_merge_t *m)
@@ -1415,7 +1430,6 @@ hydra_merge_human_input(yajl_gen g, const hydra_merge_t *m)
 
     if (yajl_gen_map_open(g) == yajl_gen_status_ok
         && hydra_merge_issues(g, m, vals, 0, 0) == HYDRA_OK
-        && hydra_merge_facts(g, m) == HYDRA_OK
         && yajl_gen_map_close(g) == yajl_gen_status_ok)
     {
         rc = HYDRA_OK;
@@ -1620,10 +1634,13 @@ hydra_merge_default(yajl_gen g, hydra_merge_default_e dflt)
 
 
 /*
- * One key's values, one per repo, merged by the type of the first that
- * is not null: numbers added, objects merged key by key, lists joined,
- * anything else the first one's.  Values of another type contribute
- * nothing; all null (or absent) is null.
+ * One key's values, one per repo, merged by the type of the first
+ * number, object or array: numbers added, objects merged key by key,
+ * lists joined.  Values of another type contribute nothing: a counter
+ * that is null, "7" or true in one repo adds nothing, and an object in
+ * the first repo makes a number in the next one ignored.  With no such
+ * value, the first string or bool is copied; all null (or absent) is
+ * null.
  */
 
 static int
@@ -1631,21 +1648,27 @@ hydra_merge_value(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
     const hydra_merge_field_t *fields, unsigned depth)
 {
     size_t             i, j;
-    yajl_val           first, v;
+    yajl_val           first, scalar, v;
     hydra_merge_sum_t  sum;
 
     first = NULL;
+    scalar = NULL;
 
     for (i = 0; i < m->ninputs; i++) {
-        if (vals[i] != NULL && !YAJL_IS_NULL(vals[i])) {
-            first = vals[i];
+        v = vals[i];
+
+        if (YAJL_IS_NUMBER(v) || YAJL_IS_OBJECT(v) || YAJL_IS_ARRAY(v)) {
+            first = v;
             break;
+        }
+
+        if (scalar == NULL && v != NULL && !YAJL_IS_NULL(v)) {
+            scalar = v;
         }
     }
 
     if (first == NULL) {
-        hydra_merge_check(yajl_gen_null(g));
-        return HYDRA_OK;
+        return hydra_merge_copy(g, scalar, depth);
     }
 
     switch (first->type) {

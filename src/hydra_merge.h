@@ -74,8 +74,9 @@ typedef struct {
 
 
 typedef enum {
-    HYDRA_MERGE_OBJECT = 0,
-    HYDRA_MERGE_ARRAY
+    HYDRA_MERGE_OBJECT = 0,     /* ends with the "hydra" facts */
+    HYDRA_MERGE_ARRAY,          /* facts in headers only */
+    HYDRA_MERGE_MAP             /* keyed by issue: facts in headers only */
 } hydra_merge_shape_e;
 
 

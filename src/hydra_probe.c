@@ -17,7 +17,7 @@
 
 
 static int hydra_probe_digits(const char *p, size_t n);
-static void hydra_probe_full_name(char *body, hydra_probe_reply_t *reply);
+static int hydra_probe_status(char *body, hydra_probe_reply_t *reply);
 
 
 size_t
@@ -40,8 +40,8 @@ hydra_probe_request(char *dst, size_t size, const char *uri,
 /*
  * Reads the status line and, from a whole 2xx JSON body, config.repo.
  * buf must have room for a NUL at buf[len].  Returns HYDRA_OK when the
- * repo is up (it answered HTTP below 500), HYDRA_ERROR with the reason
- * in reply->error when it is down.
+ * repo is up (a 2xx with a JSON object), HYDRA_ERROR with the reason in
+ * reply->error when it is down.
  */
 
 int
@@ -82,18 +82,33 @@ hydra_probe_parse(char *buf, size_t len, int complete,
         return HYDRA_ERROR;
     }
 
+    /*
+     * A dashboard answers its status as a JSON object; anything else on
+     * its port (another program that took it after a restart) is not it.
+     */
+
+    if (status / 100 != 2) {
+        snprintf(reply->error, HYDRA_ERROR_SIZE, "http %u", status);
+        return HYDRA_ERROR;
+    }
+
     body = strstr(buf, "\r\n\r\n");
 
-    if (complete && body != NULL && status / 100 == 2) {
-        hydra_probe_full_name(body + 4, reply);
+    if (!complete || body == NULL
+        || hydra_probe_status(body + 4, reply) != HYDRA_OK)
+    {
+        snprintf(reply->error, HYDRA_ERROR_SIZE, "bad response");
+        return HYDRA_ERROR;
     }
 
     return HYDRA_OK;
 }
 
 
-static void
-hydra_probe_full_name(char *body, hydra_probe_reply_t *reply)
+/* the body must be a JSON object; its config.repo is the owner/name */
+
+static int
+hydra_probe_status(char *body, hydra_probe_reply_t *reply)
 {
     size_t       len;
     yajl_val     root, repo;
@@ -102,7 +117,12 @@ hydra_probe_full_name(char *body, hydra_probe_reply_t *reply)
     root = yajl_tree_parse(body, NULL, 0);
 
     if (root == NULL) {
-        return;
+        return HYDRA_ERROR;
+    }
+
+    if (!YAJL_IS_OBJECT(root)) {
+        yajl_tree_free(root);
+        return HYDRA_ERROR;
     }
 
     repo = yajl_tree_get(root, path, yajl_t_string);
@@ -118,6 +138,8 @@ hydra_probe_full_name(char *body, hydra_probe_reply_t *reply)
     }
 
     yajl_tree_free(root);
+
+    return HYDRA_OK;
 }
 
 

@@ -29,7 +29,6 @@ static int hydra_registry_names(const hydra_repo_t *repo, const char *fold,
     int (*match)(const char *a, const char *b));
 static int hydra_registry_fold_eq(const char *fold, const char *name);
 static int hydra_registry_base_eq(const char *fold, const char *name);
-static int hydra_registry_dot_dot(const char *s, size_t len);
 static void hydra_registry_copy(char *dst, const char *src, size_t size);
 
 
@@ -134,7 +133,7 @@ hydra_registry_find(const hydra_registry_t *reg, const char *slug,
         strcasecmp, hydra_registry_fold_eq, hydra_registry_base_eq
     };
 
-    if (!hydra_slug_valid(slug, len) || hydra_registry_dot_dot(slug, len)) {
+    if (!hydra_slug_valid(slug, len) || hydra_slug_dot_dot(slug, len)) {
         return HYDRA_FIND_NONE;
     }
 
@@ -209,8 +208,9 @@ hydra_registry_due_probes(hydra_registry_t *reg, const hydra_clock_t *now,
 
 
 /*
- * Records a probe's outcome.  A result for an entry that is gone or has
- * moved to another address since the probe started is dropped.  Returns
+ * Records a probe's outcome.  A result for an entry that is gone, has
+ * moved to another address or stopped running since the probe started
+ * is dropped.  Returns
  * 1 when the health changed (up/down or the owner/name learned).
  */
 
@@ -235,8 +235,12 @@ hydra_registry_probe_done(hydra_registry_t *reg, const hydra_probe_job_t *job,
 
     repo = &reg->repos[i];
 
-    if (!hydra_registry_sockaddr_eq(&repo->spec.sockaddr, repo->spec.socklen,
-                                    &job->sockaddr, job->socklen))
+    /* a probe that lands after its repo stopped running tells nothing */
+
+    if (!repo->spec.running || repo->spec.port == 0
+        || !hydra_registry_sockaddr_eq(&repo->spec.sockaddr,
+                                       repo->spec.socklen,
+                                       &job->sockaddr, job->socklen))
     {
         return 0;
     }
@@ -583,26 +587,6 @@ hydra_registry_base_eq(const char *fold, const char *name)
     hydra_slug_fold(buf, sizeof(buf), base, len);
 
     return strcmp(fold, buf);
-}
-
-
-/* a ".." path segment: "..", "../api", "acme/..", "acme/../api" */
-
-static int
-hydra_registry_dot_dot(const char *s, size_t len)
-{
-    size_t  i;
-
-    for (i = 0; i + 1 < len; i++) {
-        if (s[i] == '.' && s[i + 1] == '.'
-            && (i == 0 || s[i - 1] == '/')
-            && (i + 2 == len || s[i + 2] == '/'))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 

@@ -167,6 +167,26 @@ hydra_slug_base(const char *s, size_t len, size_t *base_len)
 }
 
 
+/* a ".." path segment: "..", "../api", "acme/..", "acme/../api" */
+
+int
+hydra_slug_dot_dot(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i + 1 < len; i++) {
+        if (s[i] == '.' && s[i + 1] == '.'
+            && (i == 0 || s[i - 1] == '/')
+            && (i + 2 == len || s[i + 2] == '/'))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 hydra_slug_word_char(unsigned char c)
 {

@@ -28,6 +28,7 @@ int hydra_slug_is_all(const char *s, size_t len);
 size_t hydra_slug_dash(char *dst, size_t size, const char *s, size_t len);
 size_t hydra_slug_fold(char *dst, size_t size, const char *s, size_t len);
 const char *hydra_slug_base(const char *s, size_t len, size_t *base_len);
+int hydra_slug_dot_dot(const char *s, size_t len);
 
 
 #endif /* _HYDRA_SLUG_H_INCLUDED_ */

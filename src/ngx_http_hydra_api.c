@@ -14,6 +14,7 @@
 #include "ngx_http_hydra_upstream.h"
 #include "ngx_http_hydra_aggregate.h"
 #include "ngx_http_hydra_reply.h"
+#include "ngx_http_hydra_sessions.h"
 #include "hydra_args.h"
 #include "hydra_json.h"
 
@@ -53,6 +54,12 @@ ngx_http_hydra_api_handler(ngx_http_request_t *r)
         && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
     {
         return ngx_http_hydra_repos(r);
+    }
+
+    /* with sessions files, sessions are read, never asked of a repo */
+
+    if (ngx_http_hydra_sessions_wanted(r)) {
+        return ngx_http_hydra_sessions_handler(r);
     }
 
     binding = NULL;

@@ -31,6 +31,9 @@ typedef struct {
     ngx_msec_t                   probe_timeout;
     ngx_str_t                    probe_uri;
 
+    ngx_array_t                 *session_files;    /* of ngx_str_t */
+    ngx_str_t                    sessions_pattern; /* hydra_repo_sessions */
+
     ngx_int_t                    upstream_index;  /* $hydra_upstream */
 } ngx_http_hydra_main_conf_t;
 
@@ -52,11 +55,14 @@ typedef struct {
     uint32_t                     id;
     ngx_addr_t                   addr;        /* points into the below */
     ngx_str_t                    key;
+    ngx_str_t                    slug;        /* the registry's name */
     unsigned                     running:1;
+    unsigned                     dot_dot:1;   /* slug unfit for a path */
 
     ngx_sockaddr_t               sockaddr;
     u_char                       name[HYDRA_ADDR_SIZE];
     u_char                       key_data[HYDRA_NAME_SIZE];
+    u_char                       slug_data[HYDRA_NAME_SIZE];
 } ngx_http_hydra_peer_binding_t;
 
 

@@ -197,6 +197,11 @@ ngx_http_hydra_binding_set(ngx_http_hydra_peer_binding_t *b,
     b->key.len = ngx_strlen(repo->key);
     ngx_memcpy(b->key_data, repo->key, b->key.len);
     b->key_data[b->key.len] = '\0';
+
+    b->slug.data = b->slug_data;
+    b->slug.len = ngx_strlen(repo->spec.name);
+    ngx_memcpy(b->slug_data, repo->spec.name, b->slug.len + 1);
+    b->dot_dot = hydra_slug_dot_dot(repo->spec.name, b->slug.len);
 }
 
 

@@ -1,0 +1,1931 @@
+
+/*
+ * Copyright (C) The ngx_http_hydra_module authors
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hydra_sessions.h"
+#include "hydra_slug.h"
+
+
+/*
+ * Keeping the order sorted while lines come in costs a memmove; past
+ * this many entries to move, the order is given up instead and sorted
+ * once by the next query (a file far from started_at order).
+ */
+#define HYDRA_SESSIONS_SHIFT_MAX   512
+
+#define HYDRA_SESSIONS_ONES        0x0101010101010101ULL
+#define HYDRA_SESSIONS_HIGHS       0x8080808080808080ULL
+
+/* high bits of the bytes of w that may be zero (exact for "any") */
+#define hydra_sessions_zero(w)                                               \
+    (((w) - HYDRA_SESSIONS_ONES) & ~(w))
+
+/*
+ * Where the lowest flagged byte of a word is, on little-endian GCC and
+ * clang; elsewhere the bytes of the word are looked at one by one.
+ */
+#if (defined __GNUC__ && defined __BYTE_ORDER__                              \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define hydra_sessions_first(m)    ((size_t) __builtin_ctzll(m) / 8)
+#endif
+
+/* the member values of the line's own object that the store reads */
+#define HYDRA_SESSIONS_KEY_OTHER   0
+#define HYDRA_SESSIONS_KEY_ID      1
+#define HYDRA_SESSIONS_KEY_REPO    2
+#define HYDRA_SESSIONS_KEY_STARTED 3
+#define HYDRA_SESSIONS_KEYS        4
+
+#define HYDRA_SESSIONS_NONE        0
+#define HYDRA_SESSIONS_STRING      1
+#define HYDRA_SESSIONS_NULL        2
+#define HYDRA_SESSIONS_OTHER       3
+
+/* "2026-03-05T09:00:00.402113+00:00" with room for long fractions */
+#define HYDRA_SESSIONS_TIME_MAX    64
+
+
+typedef struct {
+    const unsigned char      *p;        /* the text between the quotes */
+    size_t                    len;
+    int                       type;
+    int                       escaped;
+} hydra_sessions_value_t;
+
+
+/* one id: 32 bytes */
+typedef struct {
+    uint64_t                  offset;
+    int64_t                   started;
+    uint32_t                  len;
+    uint32_t                  id;       /* into the id arena */
+    uint32_t                  repo;     /* into repos */
+    uint32_t                  pos;      /* into order, while it is sorted */
+} hydra_sessions_rec_t;
+
+
+typedef struct {
+    uint32_t                  hash;
+    uint32_t                  rec;      /* index + 1, 0: empty */
+} hydra_sessions_slot_t;
+
+
+typedef struct {
+    char                     *name;     /* and its fold after its NUL */
+    char                     *fold;
+    size_t                    len;
+    uint32_t                  hash;
+    uint32_t                  count;    /* records that name it */
+    int                       match;    /* scratch of a query */
+} hydra_sessions_name_t;
+
+
+/* a record's sort key, copied out to sort the order from scratch */
+typedef struct {
+    int64_t                   started;
+    uint64_t                  offset;
+    uint32_t                  rec;
+} hydra_sessions_key_t;
+
+
+struct hydra_sessions_s {
+    hydra_sessions_rec_t     *recs;
+    uint32_t                 *order;    /* by (started, offset), oldest first */
+    size_t                    nrecs;
+    size_t                    norder;
+    size_t                    recs_cap; /* of recs and of order */
+    int                       sorted;   /* order is sorted, pos is right */
+    int                       skipping; /* the rest of an overlong line */
+
+    hydra_sessions_slot_t    *slots;    /* id -> record, open addressing */
+    size_t                    nslots;   /* a power of two, or 0 */
+
+    char                     *ids;      /* NUL-terminated ids, end to end */
+    size_t                    ids_len;
+    size_t                    ids_cap;
+
+    hydra_sessions_name_t    *repos;
+    size_t                    nrepos;
+    size_t                    repos_cap;
+    uint32_t                 *repo_slots;   /* index + 1, 0: empty */
+    size_t                    nrepo_slots;
+    size_t                    repo_bytes;
+
+    uint64_t                  lines;
+    uint64_t                  corrupt;
+};
+
+
+static int hydra_sessions_add(hydra_sessions_t *s,
+    const hydra_session_line_t *line, uint64_t offset, uint32_t len);
+static void hydra_sessions_update(hydra_sessions_t *s, uint32_t r,
+    uint32_t repo, uint64_t offset, uint32_t len, int64_t started);
+static int hydra_sessions_in_place(const hydra_sessions_t *s, size_t pos,
+    int64_t started, uint64_t offset);
+static int hydra_sessions_order_remove(hydra_sessions_t *s, size_t pos);
+static void hydra_sessions_order_add(hydra_sessions_t *s, uint32_t r);
+static int hydra_sessions_sort(hydra_sessions_t *s);
+static int hydra_sessions_key_cmp(const void *a, const void *b);
+static int hydra_sessions_cmp(int64_t sa, uint64_t oa, int64_t sb,
+    uint64_t ob);
+static int hydra_sessions_reserve(hydra_sessions_t *s, size_t id_len);
+static int hydra_sessions_grow_slots(hydra_sessions_t *s);
+static hydra_sessions_slot_t *hydra_sessions_slot(const hydra_sessions_t *s,
+    const char *id, size_t len, uint32_t hash);
+static int hydra_sessions_intern(hydra_sessions_t *s, const char *name,
+    size_t len, uint32_t *index);
+static int hydra_sessions_grow_repo_slots(hydra_sessions_t *s);
+static void hydra_sessions_ref(const hydra_sessions_t *s, uint32_t r,
+    hydra_session_ref_t *out);
+static uint32_t hydra_sessions_hash(const char *p, size_t len);
+static int hydra_sessions_id_valid(const char *id, size_t len);
+
+static const unsigned char *hydra_sessions_ws(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *hydra_sessions_value(const unsigned char *p,
+    const unsigned char *end, unsigned depth);
+static const unsigned char *hydra_sessions_container(
+    const unsigned char *p, const unsigned char *end, unsigned depth);
+static const unsigned char *hydra_sessions_string(const unsigned char *p,
+    const unsigned char *end, int *escaped);
+static uint64_t hydra_sessions_special(uint64_t w);
+static const unsigned char *hydra_sessions_escape(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *hydra_sessions_utf8(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *hydra_sessions_number(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *hydra_sessions_literal(const unsigned char *p,
+    const unsigned char *end, const char *word, size_t len);
+static int hydra_sessions_key(const unsigned char *p, size_t len,
+    int escaped);
+static int hydra_sessions_text(const hydra_sessions_value_t *v, char *buf,
+    size_t size, const char **text, size_t *len);
+static int hydra_sessions_unescape(char *dst, size_t size,
+    const unsigned char *p, size_t len, size_t *n);
+static int hydra_sessions_hex4(const unsigned char *p);
+static int hydra_sessions_digits(const char **pp, const char *end, int n);
+static int64_t hydra_sessions_days(int64_t y, int m, int d);
+
+
+hydra_sessions_t *
+hydra_sessions_create(void)
+{
+    hydra_sessions_t  *s;
+
+    s = calloc(1, sizeof(hydra_sessions_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    s->sorted = 1;
+
+    return s;
+}
+
+
+void
+hydra_sessions_destroy(hydra_sessions_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+
+    hydra_sessions_reset(s);
+    free(s);
+}
+
+
+/* forgets everything: the file was replaced, truncated or rewritten */
+
+void
+hydra_sessions_reset(hydra_sessions_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->nrepos; i++) {
+        free(s->repos[i].name);
+    }
+
+    free(s->recs);
+    free(s->order);
+    free(s->slots);
+    free(s->ids);
+    free(s->repos);
+    free(s->repo_slots);
+
+    memset(s, 0, sizeof(hydra_sessions_t));
+    s->sorted = 1;
+}
+
+
+/*
+ * Reads every complete line of buf, the bytes at file offset "offset":
+ * all up to and including the last "\n".  A torn last line is left for
+ * the next call with the bytes that complete it; *consumed says where it
+ * starts.  A line longer than HYDRA_SESSIONS_LINE_MAX is corrupt and is
+ * consumed as it comes, so a buffer of that size always makes progress.
+ * HYDRA_ERROR only when memory runs out; the lines before the one that
+ * failed are in, and *consumed points at it.
+ */
+
+int
+hydra_sessions_feed(hydra_sessions_t *s, const char *buf, size_t len,
+    uint64_t offset, size_t *consumed)
+{
+    int                   rc;
+    size_t                n;
+    const char           *p, *end, *nl;
+    hydra_session_line_t  line;
+
+    p = buf;
+    end = buf + len;
+
+    if (s->skipping) {
+        nl = memchr(p, '\n', len);
+
+        if (nl == NULL) {
+            *consumed = len;
+            return HYDRA_OK;
+        }
+
+        s->skipping = 0;
+        p = nl + 1;
+    }
+
+    while (p < end) {
+        nl = memchr(p, '\n', end - p);
+
+        if (nl == NULL) {
+            if ((size_t) (end - p) >= HYDRA_SESSIONS_LINE_MAX) {
+                s->lines++;
+                s->corrupt++;
+                s->skipping = 1;
+                p = end;
+            }
+
+            break;
+        }
+
+        n = nl - p;
+
+        if (n >= HYDRA_SESSIONS_LINE_MAX) {
+            rc = HYDRA_ERROR;
+
+        } else {
+            rc = hydra_sessions_parse_line(p, n, &line);
+        }
+
+        if (rc == HYDRA_DECLINED) {
+            p = nl + 1;
+            continue;
+        }
+
+        s->lines++;
+
+        if (rc != HYDRA_OK) {
+            s->corrupt++;
+            p = nl + 1;
+            continue;
+        }
+
+        if (n > 0 && p[n - 1] == '\r') {
+            n--;
+        }
+
+        if (hydra_sessions_add(s, &line, offset + (uint64_t) (p - buf),
+                               (uint32_t) n)
+            != HYDRA_OK)
+        {
+            s->lines--;
+            *consumed = p - buf;
+            return HYDRA_ERROR;
+        }
+
+        p = nl + 1;
+    }
+
+    *consumed = p - buf;
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * The newest sessions first: by started_at, then the later-written line
+ * first.  With a repo, in any slug form ("acme/api", "acme-api",
+ * "ACME/api"), only the sessions whose repo folds to the same; NULL or
+ * "": all.  The strings of the refs live until the next feed or reset.
+ * HYDRA_ERROR only when memory runs out for a sort.
+ */
+
+int
+hydra_sessions_newest(hydra_sessions_t *s, const char *repo,
+    hydra_session_ref_t *out, size_t max, size_t *n)
+{
+    int                     filter;
+    char                    fold[HYDRA_SESSIONS_REPO_MAX + 1];
+    size_t                  i, k, total;
+    uint32_t                r;
+    hydra_sessions_name_t  *name;
+
+    *n = 0;
+    filter = (repo != NULL && repo[0] != '\0');
+
+    if (!s->sorted && hydra_sessions_sort(s) != HYDRA_OK) {
+        return HYDRA_ERROR;
+    }
+
+    total = s->norder;
+
+    if (filter) {
+        if (hydra_slug_fold(fold, sizeof(fold), repo, strlen(repo))
+            > HYDRA_SESSIONS_REPO_MAX)
+        {
+            return HYDRA_OK;
+        }
+
+        total = 0;
+
+        for (i = 0; i < s->nrepos; i++) {
+            name = &s->repos[i];
+            name->match = (strcmp(name->fold, fold) == 0);
+
+            if (name->match) {
+                total += name->count;
+            }
+        }
+    }
+
+    k = 0;
+    i = s->norder;
+
+    while (i > 0 && k < max && k < total) {
+        r = s->order[--i];
+
+        if (filter && !s->repos[s->recs[r].repo].match) {
+            continue;
+        }
+
+        hydra_sessions_ref(s, r, &out[k++]);
+    }
+
+    *n = k;
+
+    return HYDRA_OK;
+}
+
+
+int
+hydra_sessions_find(const hydra_sessions_t *s, const char *id, size_t len,
+    hydra_session_ref_t *out)
+{
+    hydra_sessions_slot_t  *slot;
+
+    if (s->nslots == 0 || !hydra_sessions_id_valid(id, len)) {
+        return HYDRA_DECLINED;
+    }
+
+    slot = hydra_sessions_slot(s, id, len, hydra_sessions_hash(id, len));
+
+    if (slot->rec == 0) {
+        return HYDRA_DECLINED;
+    }
+
+    hydra_sessions_ref(s, slot->rec - 1, out);
+
+    return HYDRA_OK;
+}
+
+
+/* the distinct repos that sessions name, "" too; returns how many there are */
+
+size_t
+hydra_sessions_repos(const hydra_sessions_t *s, hydra_sessions_repo_t *out,
+    size_t max)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < s->nrepos; i++) {
+        if (s->repos[i].count == 0) {
+            continue;
+        }
+
+        if (n < max) {
+            out[n].name = s->repos[i].name;
+            out[n].sessions = s->repos[i].count;
+        }
+
+        n++;
+    }
+
+    return n;
+}
+
+
+void
+hydra_sessions_stats(const hydra_sessions_t *s, hydra_sessions_stats_t *st)
+{
+    st->lines = s->lines;
+    st->corrupt = s->corrupt;
+    st->sessions = s->nrecs;
+    st->repos = s->nrepos;
+    st->memory = sizeof(hydra_sessions_t)
+                 + s->recs_cap * (sizeof(hydra_sessions_rec_t)
+                                  + sizeof(uint32_t))
+                 + s->nslots * sizeof(hydra_sessions_slot_t)
+                 + s->ids_cap
+                 + s->repos_cap * sizeof(hydra_sessions_name_t)
+                 + s->nrepo_slots * sizeof(uint32_t)
+                 + s->repo_bytes;
+}
+
+
+/*
+ * Validates one line as one JSON object (RFC 8259: UTF-8, escapes,
+ * numbers, literals, nesting up to HYDRA_SESSIONS_DEPTH) and takes the
+ * top-level "id", "repo" and "started_at"; the last of duplicate keys
+ * wins, as in Python.  HYDRA_DECLINED for a blank line, HYDRA_ERROR for
+ * a corrupt one: not an object, or no string id of 1..200 bytes without
+ * control bytes.  A repo that is not a usable string is "", a started_at
+ * that does not parse is 0.
+ */
+
+int
+hydra_sessions_parse_line(const char *p, size_t len,
+    hydra_session_line_t *line)
+{
+    int                      key, esc;
+    char                     tbuf[HYDRA_SESSIONS_TIME_MAX];
+    size_t                   tlen;
+    const char              *ts;
+    const unsigned char     *c, *end, *k;
+    hydra_sessions_value_t   vals[HYDRA_SESSIONS_KEYS], *v;
+
+    memset(vals, 0, sizeof(vals));
+
+    c = (const unsigned char *) p;
+    end = c + len;
+
+    c = hydra_sessions_ws(c, end);
+
+    if (c == end) {
+        return HYDRA_DECLINED;
+    }
+
+    if (*c != '{') {
+        return HYDRA_ERROR;
+    }
+
+    c = hydra_sessions_ws(c + 1, end);
+
+    if (c == end || *c == '}') {
+        return HYDRA_ERROR;
+    }
+
+    for ( ;; ) {
+        if (*c != '"') {
+            return HYDRA_ERROR;
+        }
+
+        k = c + 1;
+        c = hydra_sessions_string(k, end, &esc);
+        if (c == NULL) {
+            return HYDRA_ERROR;
+        }
+
+        key = hydra_sessions_key(k, c - k, esc);
+
+        c = hydra_sessions_ws(c + 1, end);
+
+        if (c == end || *c != ':') {
+            return HYDRA_ERROR;
+        }
+
+        c = hydra_sessions_ws(c + 1, end);
+
+        if (c == end) {
+            return HYDRA_ERROR;
+        }
+
+        v = (key != HYDRA_SESSIONS_KEY_OTHER) ? &vals[key] : NULL;
+
+        if (v != NULL && *c == '"') {
+            k = c + 1;
+            c = hydra_sessions_string(k, end, &esc);
+            if (c == NULL) {
+                return HYDRA_ERROR;
+            }
+
+            v->type = HYDRA_SESSIONS_STRING;
+            v->p = k;
+            v->len = c - k;
+            v->escaped = esc;
+            c++;
+
+        } else {
+            if (v != NULL) {
+                v->type = (*c == 'n') ? HYDRA_SESSIONS_NULL
+                                      : HYDRA_SESSIONS_OTHER;
+            }
+
+            c = hydra_sessions_value(c, end, 2);
+            if (c == NULL) {
+                return HYDRA_ERROR;
+            }
+        }
+
+        c = hydra_sessions_ws(c, end);
+
+        if (c == end) {
+            return HYDRA_ERROR;
+        }
+
+        if (*c == '}') {
+            break;
+        }
+
+        if (*c != ',') {
+            return HYDRA_ERROR;
+        }
+
+        c = hydra_sessions_ws(c + 1, end);
+
+        if (c == end) {
+            return HYDRA_ERROR;
+        }
+    }
+
+    if (hydra_sessions_ws(c + 1, end) != end) {
+        return HYDRA_ERROR;
+    }
+
+    /* the id decides whether the line counts */
+
+    v = &vals[HYDRA_SESSIONS_KEY_ID];
+
+    if (v->type != HYDRA_SESSIONS_STRING
+        || hydra_sessions_text(v, line->id_buf, HYDRA_SESSIONS_ID_MAX,
+                               &line->id, &line->id_len)
+           != HYDRA_OK
+        || line->id_len == 0)
+    {
+        return HYDRA_ERROR;
+    }
+
+    /* the scanner let no control byte through but DEL, save by escapes */
+
+    if (v->escaped ? !hydra_sessions_id_valid(line->id, line->id_len)
+                   : memchr(line->id, 0x7f, line->id_len) != NULL)
+    {
+        return HYDRA_ERROR;
+    }
+
+    v = &vals[HYDRA_SESSIONS_KEY_REPO];
+
+    if (v->type != HYDRA_SESSIONS_STRING
+        || hydra_sessions_text(v, line->repo_buf, HYDRA_SESSIONS_REPO_MAX,
+                               &line->repo, &line->repo_len)
+           != HYDRA_OK
+        || !hydra_sessions_id_valid(line->repo, line->repo_len))
+    {
+        line->repo = "";
+        line->repo_len = 0;
+    }
+
+    line->started = 0;
+    v = &vals[HYDRA_SESSIONS_KEY_STARTED];
+
+    if (v->type == HYDRA_SESSIONS_STRING
+        && hydra_sessions_text(v, tbuf, sizeof(tbuf), &ts, &tlen)
+           == HYDRA_OK
+        && hydra_sessions_parse_time(ts, tlen, &line->started) != HYDRA_OK)
+    {
+        line->started = 0;
+    }
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * ISO 8601 as Python's isoformat() writes it, to microseconds since the
+ * epoch, UTC: "2026-03-05T09:00:00.402113+00:00", also with "Z", any
+ * other offset ("+02:00", "+0200", "+02"), a fraction of any length (cut
+ * to microseconds) or none, no seconds, no offset (taken as UTC), a " "
+ * for the "T", or a date alone.
+ */
+
+int
+hydra_sessions_parse_time(const char *p, size_t len, int64_t *us)
+{
+    int          year, mon, day, hour, min, sec, oh, om, sign, n;
+    int64_t      frac, off, days;
+    const char  *end;
+
+    static const int  mdays[] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+
+    end = p + len;
+    hour = 0;
+    min = 0;
+    sec = 0;
+    frac = 0;
+    off = 0;
+
+    year = hydra_sessions_digits(&p, end, 4);
+
+    if (year < 0 || p == end || *p++ != '-') {
+        return HYDRA_ERROR;
+    }
+
+    mon = hydra_sessions_digits(&p, end, 2);
+
+    if (mon < 1 || mon > 12 || p == end || *p++ != '-') {
+        return HYDRA_ERROR;
+    }
+
+    day = hydra_sessions_digits(&p, end, 2);
+
+    if (day < 1
+        || (day > mdays[mon - 1]
+            && !(mon == 2 && day == 29 && year % 4 == 0
+                 && (year % 100 != 0 || year % 400 == 0))))
+    {
+        return HYDRA_ERROR;
+    }
+
+    if (p < end && (*p == 'T' || *p == 't' || *p == ' ')) {
+        p++;
+
+        hour = hydra_sessions_digits(&p, end, 2);
+
+        if (hour < 0 || hour > 23 || p == end || *p++ != ':') {
+            return HYDRA_ERROR;
+        }
+
+        min = hydra_sessions_digits(&p, end, 2);
+
+        if (min < 0 || min > 59) {
+            return HYDRA_ERROR;
+        }
+
+        if (p < end && *p == ':') {
+            p++;
+            sec = hydra_sessions_digits(&p, end, 2);
+
+            if (sec < 0 || sec > 59) {
+                return HYDRA_ERROR;
+            }
+
+            if (p < end && (*p == '.' || *p == ',')) {
+                p++;
+
+                for (n = 0; p < end && *p >= '0' && *p <= '9'; n++, p++) {
+                    if (n < 6) {
+                        frac = frac * 10 + (*p - '0');
+                    }
+                }
+
+                if (n == 0) {
+                    return HYDRA_ERROR;
+                }
+
+                for ( /* void */ ; n < 6; n++) {
+                    frac *= 10;
+                }
+            }
+        }
+
+        if (p < end && (*p == 'Z' || *p == 'z')) {
+            p++;
+
+        } else if (p < end && (*p == '+' || *p == '-')) {
+            sign = (*p++ == '-') ? -1 : 1;
+            om = 0;
+
+            oh = hydra_sessions_digits(&p, end, 2);
+
+            if (oh < 0 || oh > 23) {
+                return HYDRA_ERROR;
+            }
+
+            if (p < end) {
+                if (*p == ':') {
+                    p++;
+                }
+
+                om = hydra_sessions_digits(&p, end, 2);
+
+                if (om < 0 || om > 59) {
+                    return HYDRA_ERROR;
+                }
+            }
+
+            off = sign * (oh * 3600 + om * 60);
+        }
+    }
+
+    if (p != end) {
+        return HYDRA_ERROR;
+    }
+
+    days = hydra_sessions_days(year, mon, day);
+
+    *us = (days * 86400 + hour * 3600 + min * 60 + sec - off) * 1000000
+          + frac;
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_sessions_add(hydra_sessions_t *s, const hydra_session_line_t *line,
+    uint64_t offset, uint32_t len)
+{
+    uint32_t                r, repo, hash;
+    hydra_sessions_rec_t   *rec;
+    hydra_sessions_slot_t  *slot;
+
+    if (hydra_sessions_intern(s, line->repo, line->repo_len, &repo)
+        != HYDRA_OK)
+    {
+        return HYDRA_ERROR;
+    }
+
+    /* at most 3/4 full, so that probes stay short */
+
+    if ((s->nrecs + 1) * 4 > s->nslots * 3
+        && hydra_sessions_grow_slots(s) != HYDRA_OK)
+    {
+        return HYDRA_ERROR;
+    }
+
+    hash = hydra_sessions_hash(line->id, line->id_len);
+    slot = hydra_sessions_slot(s, line->id, line->id_len, hash);
+
+    if (slot->rec != 0) {
+        hydra_sessions_update(s, slot->rec - 1, repo, offset, len,
+                              line->started);
+        return HYDRA_OK;
+    }
+
+    if (hydra_sessions_reserve(s, line->id_len) != HYDRA_OK) {
+        return HYDRA_ERROR;
+    }
+
+    r = (uint32_t) s->nrecs;
+    rec = &s->recs[r];
+
+    rec->offset = offset;
+    rec->started = line->started;
+    rec->len = len;
+    rec->id = (uint32_t) s->ids_len;
+    rec->repo = repo;
+    rec->pos = 0;
+
+    memcpy(s->ids + s->ids_len, line->id, line->id_len);
+    s->ids[s->ids_len + line->id_len] = '\0';
+    s->ids_len += line->id_len + 1;
+
+    slot->hash = hash;
+    slot->rec = r + 1;
+
+    s->nrecs++;
+    s->repos[repo].count++;
+
+    hydra_sessions_order_add(s, r);
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * A later line for a known id, usually its end: the record keeps its
+ * place in the order unless its key passes a neighbour's.
+ */
+
+static void
+hydra_sessions_update(hydra_sessions_t *s, uint32_t r, uint32_t repo,
+    uint64_t offset, uint32_t len, int64_t started)
+{
+    int                    moved;
+    hydra_sessions_rec_t  *rec;
+
+    rec = &s->recs[r];
+
+    if (rec->repo != repo) {
+        s->repos[rec->repo].count--;
+        s->repos[repo].count++;
+        rec->repo = repo;
+    }
+
+    moved = 0;
+
+    if (s->sorted && !hydra_sessions_in_place(s, rec->pos, started, offset)) {
+        moved = hydra_sessions_order_remove(s, rec->pos);
+    }
+
+    rec->offset = offset;
+    rec->len = len;
+    rec->started = started;
+
+    if (moved) {
+        hydra_sessions_order_add(s, r);
+    }
+}
+
+
+static int
+hydra_sessions_in_place(const hydra_sessions_t *s, size_t pos,
+    int64_t started, uint64_t offset)
+{
+    const hydra_sessions_rec_t  *o;
+
+    if (pos + 1 < s->norder) {
+        o = &s->recs[s->order[pos + 1]];
+
+        if (hydra_sessions_cmp(started, offset, o->started, o->offset) > 0) {
+            return 0;
+        }
+    }
+
+    if (pos > 0) {
+        o = &s->recs[s->order[pos - 1]];
+
+        if (hydra_sessions_cmp(started, offset, o->started, o->offset) < 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* 0: too far from the end, the order is given up and keeps the entry */
+
+static int
+hydra_sessions_order_remove(hydra_sessions_t *s, size_t pos)
+{
+    size_t  i;
+
+    if (s->norder - pos - 1 > HYDRA_SESSIONS_SHIFT_MAX) {
+        s->sorted = 0;
+        return 0;
+    }
+
+    memmove(&s->order[pos], &s->order[pos + 1],
+            (s->norder - pos - 1) * sizeof(uint32_t));
+    s->norder--;
+
+    for (i = pos; i < s->norder; i++) {
+        s->recs[s->order[i]].pos = (uint32_t) i;
+    }
+
+    return 1;
+}
+
+
+/* appended when newest, the common case; else inserted, or left unsorted */
+
+static void
+hydra_sessions_order_add(hydra_sessions_t *s, uint32_t r)
+{
+    size_t                       i, lo, hi, mid, n;
+    hydra_sessions_rec_t        *rec;
+    const hydra_sessions_rec_t  *o;
+
+    n = s->norder;
+    rec = &s->recs[r];
+
+    if (s->sorted && n > 0) {
+        o = &s->recs[s->order[n - 1]];
+
+        if (hydra_sessions_cmp(rec->started, rec->offset,
+                               o->started, o->offset)
+            < 0)
+        {
+            lo = 0;
+            hi = n;
+
+            while (lo < hi) {
+                mid = lo + (hi - lo) / 2;
+                o = &s->recs[s->order[mid]];
+
+                if (hydra_sessions_cmp(o->started, o->offset,
+                                       rec->started, rec->offset)
+                    > 0)
+                {
+                    hi = mid;
+
+                } else {
+                    lo = mid + 1;
+                }
+            }
+
+            if (n - lo <= HYDRA_SESSIONS_SHIFT_MAX) {
+                memmove(&s->order[lo + 1], &s->order[lo],
+                        (n - lo) * sizeof(uint32_t));
+                s->order[lo] = r;
+                s->norder++;
+
+                for (i = lo; i < s->norder; i++) {
+                    s->recs[s->order[i]].pos = (uint32_t) i;
+                }
+
+                return;
+            }
+
+            s->sorted = 0;
+        }
+    }
+
+    rec->pos = (uint32_t) n;
+    s->order[n] = r;
+    s->norder++;
+}
+
+
+static int
+hydra_sessions_sort(hydra_sessions_t *s)
+{
+    size_t                 i;
+    hydra_sessions_key_t  *keys;
+    hydra_sessions_rec_t  *rec;
+
+    keys = malloc((s->norder + 1) * sizeof(hydra_sessions_key_t));
+    if (keys == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    for (i = 0; i < s->norder; i++) {
+        rec = &s->recs[s->order[i]];
+        keys[i].started = rec->started;
+        keys[i].offset = rec->offset;
+        keys[i].rec = s->order[i];
+    }
+
+    qsort(keys, s->norder, sizeof(hydra_sessions_key_t),
+          hydra_sessions_key_cmp);
+
+    for (i = 0; i < s->norder; i++) {
+        s->order[i] = keys[i].rec;
+        s->recs[keys[i].rec].pos = (uint32_t) i;
+    }
+
+    free(keys);
+    s->sorted = 1;
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_sessions_key_cmp(const void *a, const void *b)
+{
+    const hydra_sessions_key_t  *ka, *kb;
+
+    ka = a;
+    kb = b;
+
+    return hydra_sessions_cmp(ka->started, ka->offset,
+                              kb->started, kb->offset);
+}
+
+
+static int
+hydra_sessions_cmp(int64_t sa, uint64_t oa, int64_t sb, uint64_t ob)
+{
+    if (sa != sb) {
+        return sa < sb ? -1 : 1;
+    }
+
+    if (oa != ob) {
+        return oa < ob ? -1 : 1;
+    }
+
+    return 0;
+}
+
+
+/* room for one more record and its id, grown by half each time */
+
+static int
+hydra_sessions_reserve(hydra_sessions_t *s, size_t id_len)
+{
+    char                  *ids;
+    size_t                 cap;
+    uint32_t              *order;
+    hydra_sessions_rec_t  *recs;
+
+    if (s->nrecs == s->recs_cap) {
+        if (s->recs_cap >= UINT32_MAX / 2) {
+            return HYDRA_ERROR;
+        }
+
+        cap = s->recs_cap ? s->recs_cap + s->recs_cap / 2 : 256;
+
+        recs = realloc(s->recs, cap * sizeof(hydra_sessions_rec_t));
+        if (recs == NULL) {
+            return HYDRA_ERROR;
+        }
+
+        s->recs = recs;
+
+        order = realloc(s->order, cap * sizeof(uint32_t));
+        if (order == NULL) {
+            return HYDRA_ERROR;
+        }
+
+        s->order = order;
+        s->recs_cap = cap;
+    }
+
+    if (s->ids_len + id_len + 1 > s->ids_cap) {
+        cap = s->ids_cap ? s->ids_cap + s->ids_cap / 2 : 4096;
+
+        if (cap < s->ids_len + id_len + 1) {
+            cap = s->ids_len + id_len + 1;
+        }
+
+        if (cap > UINT32_MAX) {
+            if (s->ids_len + id_len + 1 > UINT32_MAX) {
+                return HYDRA_ERROR;
+            }
+
+            cap = UINT32_MAX;
+        }
+
+        ids = realloc(s->ids, cap);
+        if (ids == NULL) {
+            return HYDRA_ERROR;
+        }
+
+        s->ids = ids;
+        s->ids_cap = cap;
+    }
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_sessions_grow_slots(hydra_sessions_t *s)
+{
+    size_t                  i, j, n, mask;
+    hydra_sessions_slot_t  *slots;
+
+    n = s->nslots ? s->nslots * 2 : 1024;
+
+    if (n > (size_t) UINT32_MAX + 1) {
+        return HYDRA_ERROR;
+    }
+
+    slots = calloc(n, sizeof(hydra_sessions_slot_t));
+    if (slots == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    mask = n - 1;
+
+    for (i = 0; i < s->nslots; i++) {
+        if (s->slots[i].rec == 0) {
+            continue;
+        }
+
+        j = s->slots[i].hash & mask;
+
+        while (slots[j].rec != 0) {
+            j = (j + 1) & mask;
+        }
+
+        slots[j] = s->slots[i];
+    }
+
+    free(s->slots);
+    s->slots = slots;
+    s->nslots = n;
+
+    return HYDRA_OK;
+}
+
+
+/* the id's slot, or the empty slot where it would go */
+
+static hydra_sessions_slot_t *
+hydra_sessions_slot(const hydra_sessions_t *s, const char *id, size_t len,
+    uint32_t hash)
+{
+    size_t                  i, mask;
+    const char             *p;
+    hydra_sessions_slot_t  *slot;
+
+    mask = s->nslots - 1;
+    i = hash & mask;
+
+    for ( ;; ) {
+        slot = &s->slots[i];
+
+        if (slot->rec == 0) {
+            return slot;
+        }
+
+        if (slot->hash == hash) {
+            p = s->ids + s->recs[slot->rec - 1].id;
+
+            /* ids hold no NUL: strncmp stops at the end of a shorter one */
+
+            if (strncmp(p, id, len) == 0 && p[len] == '\0') {
+                return slot;
+            }
+        }
+
+        i = (i + 1) & mask;
+    }
+}
+
+
+/* the index of a repo string; few are distinct, each is stored once */
+
+static int
+hydra_sessions_intern(hydra_sessions_t *s, const char *name, size_t len,
+    uint32_t *index)
+{
+    char                   *buf;
+    size_t                  i, mask, cap;
+    uint32_t                hash;
+    hydra_sessions_name_t  *repos, *rp;
+
+    if ((s->nrepos + 1) * 2 > s->nrepo_slots
+        && hydra_sessions_grow_repo_slots(s) != HYDRA_OK)
+    {
+        return HYDRA_ERROR;
+    }
+
+    hash = hydra_sessions_hash(name, len);
+    mask = s->nrepo_slots - 1;
+
+    for (i = hash & mask; s->repo_slots[i] != 0; i = (i + 1) & mask) {
+        rp = &s->repos[s->repo_slots[i] - 1];
+
+        if (rp->hash == hash && rp->len == len
+            && memcmp(rp->name, name, len) == 0)
+        {
+            *index = s->repo_slots[i] - 1;
+            return HYDRA_OK;
+        }
+    }
+
+    if (s->nrepos == s->repos_cap) {
+        cap = s->repos_cap ? s->repos_cap * 2 : 16;
+
+        repos = realloc(s->repos, cap * sizeof(hydra_sessions_name_t));
+        if (repos == NULL) {
+            return HYDRA_ERROR;
+        }
+
+        s->repos = repos;
+        s->repos_cap = cap;
+    }
+
+    buf = malloc(2 * (len + 1));
+    if (buf == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    rp = &s->repos[s->nrepos];
+
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+
+    rp->name = buf;
+    rp->fold = buf + len + 1;
+    rp->len = len;
+    rp->hash = hash;
+    rp->count = 0;
+    rp->match = 0;
+
+    hydra_slug_fold(rp->fold, len + 1, name, len);
+
+    s->repo_slots[i] = (uint32_t) (s->nrepos + 1);
+    s->repo_bytes += 2 * (len + 1);
+    *index = (uint32_t) s->nrepos++;
+
+    return HYDRA_OK;
+}
+
+
+static int
+hydra_sessions_grow_repo_slots(hydra_sessions_t *s)
+{
+    size_t     i, j, n, mask;
+    uint32_t  *slots;
+
+    n = s->nrepo_slots ? s->nrepo_slots * 2 : 64;
+
+    slots = calloc(n, sizeof(uint32_t));
+    if (slots == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    mask = n - 1;
+
+    for (i = 0; i < s->nrepos; i++) {
+        j = s->repos[i].hash & mask;
+
+        while (slots[j] != 0) {
+            j = (j + 1) & mask;
+        }
+
+        slots[j] = (uint32_t) (i + 1);
+    }
+
+    free(s->repo_slots);
+    s->repo_slots = slots;
+    s->nrepo_slots = n;
+
+    return HYDRA_OK;
+}
+
+
+static void
+hydra_sessions_ref(const hydra_sessions_t *s, uint32_t r,
+    hydra_session_ref_t *out)
+{
+    const hydra_sessions_rec_t  *rec;
+
+    rec = &s->recs[r];
+
+    out->offset = rec->offset;
+    out->len = rec->len;
+    out->started = rec->started;
+    out->id = s->ids + rec->id;
+    out->repo = s->repos[rec->repo].name;
+}
+
+
+/* a multiply-xorshift hash, eight bytes at a time */
+
+static uint32_t
+hydra_sessions_hash(const char *p, size_t len)
+{
+    uint64_t  h, w;
+
+    h = 0x9e3779b97f4a7c15ULL ^ (uint64_t) len;
+
+    while (len >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        p += 8;
+        len -= 8;
+    }
+
+    w = 0;
+    memcpy(&w, p, len);
+
+    h = (h ^ w) * 0x94d049bb133111ebULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+
+    return (uint32_t) h;
+}
+
+
+/* 1..200 bytes, none of them a control byte (NUL included) */
+
+static int
+hydra_sessions_id_valid(const char *id, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (len == 0 || len > HYDRA_SESSIONS_ID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) id[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static const unsigned char *
+hydra_sessions_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end
+           && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* one value at p < end; returns what follows it, or NULL */
+
+static const unsigned char *
+hydra_sessions_value(const unsigned char *p, const unsigned char *end,
+    unsigned depth)
+{
+    int  esc;
+
+    switch (*p) {
+
+    case '"':
+        p = hydra_sessions_string(p + 1, end, &esc);
+        return (p != NULL) ? p + 1 : NULL;
+
+    case '{':
+    case '[':
+        return hydra_sessions_container(p, end, depth);
+
+    case 't':
+        return hydra_sessions_literal(p, end, "true", 4);
+
+    case 'f':
+        return hydra_sessions_literal(p, end, "false", 5);
+
+    case 'n':
+        return hydra_sessions_literal(p, end, "null", 4);
+
+    default:
+        return hydra_sessions_number(p, end);
+    }
+}
+
+
+/* an object or an array at depth "depth", the line's own object being 1 */
+
+static const unsigned char *
+hydra_sessions_container(const unsigned char *p, const unsigned char *end,
+    unsigned depth)
+{
+    int            esc;
+    unsigned char  close;
+
+    if (depth > HYDRA_SESSIONS_DEPTH) {
+        return NULL;
+    }
+
+    close = (*p == '{') ? '}' : ']';
+
+    p = hydra_sessions_ws(p + 1, end);
+
+    if (p == end) {
+        return NULL;
+    }
+
+    if (*p == close) {
+        return p + 1;
+    }
+
+    for ( ;; ) {
+        if (close == '}') {
+            if (*p != '"') {
+                return NULL;
+            }
+
+            p = hydra_sessions_string(p + 1, end, &esc);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            p = hydra_sessions_ws(p + 1, end);
+
+            if (p == end || *p != ':') {
+                return NULL;
+            }
+
+            p = hydra_sessions_ws(p + 1, end);
+
+            if (p == end) {
+                return NULL;
+            }
+        }
+
+        p = hydra_sessions_value(p, end, depth + 1);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        p = hydra_sessions_ws(p, end);
+
+        if (p == end) {
+            return NULL;
+        }
+
+        if (*p == close) {
+            return p + 1;
+        }
+
+        if (*p != ',') {
+            return NULL;
+        }
+
+        p = hydra_sessions_ws(p + 1, end);
+
+        if (p == end) {
+            return NULL;
+        }
+    }
+}
+
+
+/*
+ * The text of a string after its opening quote: returns its closing
+ * quote, or NULL.  Eight plain bytes at a time; escapes and UTF-8 are
+ * checked one at a time.
+ */
+
+static const unsigned char *
+hydra_sessions_string(const unsigned char *p, const unsigned char *end,
+    int *escaped)
+{
+    uint64_t       w, m;
+    unsigned char  c;
+
+    *escaped = 0;
+
+    for ( ;; ) {
+        while (end - p >= 8) {
+            memcpy(&w, p, 8);
+            m = hydra_sessions_special(w);
+
+            if (m != 0) {
+#ifdef hydra_sessions_first
+                p += hydra_sessions_first(m);
+#endif
+                break;
+            }
+
+            p += 8;
+        }
+
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"'
+               && *p != '\\')
+        {
+            p++;
+        }
+
+        if (p == end) {
+            return NULL;
+        }
+
+        c = *p;
+
+        if (c == '"') {
+            return p;
+        }
+
+        if (c == '\\') {
+            *escaped = 1;
+            p = hydra_sessions_escape(p, end);
+
+        } else if (c >= 0x80) {
+            p = hydra_sessions_utf8(p, end);
+
+        } else {
+            return NULL;
+        }
+
+        if (p == NULL) {
+            return NULL;
+        }
+    }
+}
+
+
+/*
+ * The high bits of the bytes of a word that are a quote, a backslash, a
+ * control or a non-ASCII byte: 0 when there is none.  A borrow can flag
+ * a byte above a flagged one, never below, so the lowest flag is exact.
+ */
+
+static uint64_t
+hydra_sessions_special(uint64_t w)
+{
+    uint64_t  q, b, lt;
+
+    q = w ^ (HYDRA_SESSIONS_ONES * '"');
+    b = w ^ (HYDRA_SESSIONS_ONES * '\\');
+    lt = (w - HYDRA_SESSIONS_ONES * 0x20) & ~w;
+
+    return (hydra_sessions_zero(q) | hydra_sessions_zero(b) | lt | w)
+           & HYDRA_SESSIONS_HIGHS;
+}
+
+
+static const unsigned char *
+hydra_sessions_escape(const unsigned char *p, const unsigned char *end)
+{
+    if (end - p < 2) {
+        return NULL;
+    }
+
+    switch (p[1]) {
+
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+        return p + 2;
+
+    case 'u':
+        if (end - p < 6 || hydra_sessions_hex4(p + 2) < 0) {
+            return NULL;
+        }
+
+        return p + 6;
+
+    default:
+        return NULL;
+    }
+}
+
+
+/* one UTF-8 sequence: no overlong form, no surrogate, up to U+10FFFF */
+
+static const unsigned char *
+hydra_sessions_utf8(const unsigned char *p, const unsigned char *end)
+{
+    size_t         i, n;
+    unsigned char  c, lo, hi;
+
+    c = *p;
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        lo = (c == 0xe0) ? 0xa0 : 0x80;
+        hi = (c == 0xed) ? 0x9f : 0xbf;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        lo = (c == 0xf0) ? 0x90 : 0x80;
+        hi = (c == 0xf4) ? 0x8f : 0xbf;
+
+    } else {
+        return NULL;
+    }
+
+    if ((size_t) (end - p) <= n || p[1] < lo || p[1] > hi) {
+        return NULL;
+    }
+
+    for (i = 2; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return NULL;
+        }
+    }
+
+    return p + n + 1;
+}
+
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+
+static const unsigned char *
+hydra_sessions_number(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char  *d;
+
+    if (*p == '-') {
+        p++;
+    }
+
+    if (p == end || *p < '0' || *p > '9') {
+        return NULL;
+    }
+
+    if (*p++ != '0') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && *p == '.') {
+        d = ++p;
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+        if (p == d) {
+            return NULL;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        d = p;
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+        if (p == d) {
+            return NULL;
+        }
+    }
+
+    return p;
+}
+
+
+static const unsigned char *
+hydra_sessions_literal(const unsigned char *p, const unsigned char *end,
+    const char *word, size_t len)
+{
+    if ((size_t) (end - p) < len || memcmp(p, word, len) != 0) {
+        return NULL;
+    }
+
+    return p + len;
+}
+
+
+/* which of the keys the store reads, escaped or not */
+
+static int
+hydra_sessions_key(const unsigned char *p, size_t len, int escaped)
+{
+    char  buf[16];
+
+    if (escaped) {
+        if (hydra_sessions_unescape(buf, sizeof(buf), p, len, &len)
+            != HYDRA_OK)
+        {
+            return HYDRA_SESSIONS_KEY_OTHER;
+        }
+
+        p = (const unsigned char *) buf;
+    }
+
+    switch (len) {
+
+    case 2:
+        if (p[0] == 'i' && p[1] == 'd') {
+            return HYDRA_SESSIONS_KEY_ID;
+        }
+
+        break;
+
+    case 4:
+        if (memcmp(p, "repo", 4) == 0) {
+            return HYDRA_SESSIONS_KEY_REPO;
+        }
+
+        break;
+
+    case 10:
+        if (memcmp(p, "started_at", 10) == 0) {
+            return HYDRA_SESSIONS_KEY_STARTED;
+        }
+
+        break;
+    }
+
+    return HYDRA_SESSIONS_KEY_OTHER;
+}
+
+
+/* a string value as text: in place, or decoded into buf */
+
+static int
+hydra_sessions_text(const hydra_sessions_value_t *v, char *buf,
+    size_t size, const char **text, size_t *len)
+{
+    if (v->escaped) {
+        *text = buf;
+        return hydra_sessions_unescape(buf, size, v->p, v->len, len);
+    }
+
+    if (v->len > size) {
+        return HYDRA_ERROR;
+    }
+
+    *text = (const char *) v->p;
+    *len = v->len;
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * Decodes the text of a valid JSON string into at most size bytes of
+ * UTF-8.  HYDRA_ERROR when it does not fit, or for a lone surrogate,
+ * which UTF-8 cannot hold.
+ */
+
+static int
+hydra_sessions_unescape(char *dst, size_t size, const unsigned char *p,
+    size_t len, size_t *n)
+{
+    int                   lo;
+    size_t                d, k;
+    uint32_t              cp;
+    unsigned char         c;
+    const unsigned char  *end;
+
+    end = p + len;
+    d = 0;
+
+    while (p < end) {
+        c = *p;
+
+        if (c != '\\') {
+            if (d == size) {
+                return HYDRA_ERROR;
+            }
+
+            dst[d++] = (char) c;
+            p++;
+            continue;
+        }
+
+        if (p[1] != 'u') {
+            switch (p[1]) {
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            default:
+                c = p[1];
+            }
+
+            if (d == size) {
+                return HYDRA_ERROR;
+            }
+
+            dst[d++] = (char) c;
+            p += 2;
+            continue;
+        }
+
+        cp = (uint32_t) hydra_sessions_hex4(p + 2);
+        p += 6;
+
+        if (cp >= 0xdc00 && cp <= 0xdfff) {
+            return HYDRA_ERROR;
+        }
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u') {
+                return HYDRA_ERROR;
+            }
+
+            lo = hydra_sessions_hex4(p + 2);
+
+            if (lo < 0xdc00 || lo > 0xdfff) {
+                return HYDRA_ERROR;
+            }
+
+            cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t) lo - 0xdc00);
+            p += 6;
+        }
+
+        k = (cp < 0x80) ? 1 : (cp < 0x800) ? 2 : (cp < 0x10000) ? 3 : 4;
+
+        if (size - d < k) {
+            return HYDRA_ERROR;
+        }
+
+        switch (k) {
+        case 1:
+            dst[d++] = (char) cp;
+            break;
+        case 2:
+            dst[d++] = (char) (0xc0 | (cp >> 6));
+            dst[d++] = (char) (0x80 | (cp & 0x3f));
+            break;
+        case 3:
+            dst[d++] = (char) (0xe0 | (cp >> 12));
+            dst[d++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+            dst[d++] = (char) (0x80 | (cp & 0x3f));
+            break;
+        default:
+            dst[d++] = (char) (0xf0 | (cp >> 18));
+            dst[d++] = (char) (0x80 | ((cp >> 12) & 0x3f));
+            dst[d++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+            dst[d++] = (char) (0x80 | (cp & 0x3f));
+        }
+    }
+
+    *n = d;
+
+    return HYDRA_OK;
+}
+
+
+/* four hex digits, or -1 */
+
+static int
+hydra_sessions_hex4(const unsigned char *p)
+{
+    int            i, v;
+    unsigned char  c;
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            v = v * 16 + (c - '0');
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            v = v * 16 + ((c | 0x20) - 'a' + 10);
+
+        } else {
+            return -1;
+        }
+    }
+
+    return v;
+}
+
+
+/* exactly n decimal digits, or -1 */
+
+static int
+hydra_sessions_digits(const char **pp, const char *end, int n)
+{
+    int          v;
+    const char  *p;
+
+    p = *pp;
+
+    if (end - p < n) {
+        return -1;
+    }
+
+    for (v = 0; n > 0; n--, p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        v = v * 10 + (*p - '0');
+    }
+
+    *pp = p;
+
+    return v;
+}
+
+
+/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant) */
+
+static int64_t
+hydra_sessions_days(int64_t y, int m, int d)
+{
+    int64_t  era, yoe, doy, doe;
+
+    y -= (m <= 2);
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+    return era * 146097 + doe - 719468;
+}

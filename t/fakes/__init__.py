@@ -1,0 +1,1 @@
+"""Fake HydraFlow processes for the integration tests."""
