@@ -64,6 +64,8 @@ static char *ngx_http_hydra_probe(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hydra_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hydra_default_repo(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_hydra_parse_msec(ngx_conf_t *cf, ngx_str_t *value,
@@ -142,6 +144,13 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hydra_loc_conf_t, max_response),
+      NULL },
+
+    { ngx_string("hydra_default_repo"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hydra_default_repo,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("hydra_api"),
@@ -274,6 +283,7 @@ ngx_http_hydra_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     hlcf->pass = { 0, NULL };
+     *     hlcf->default_repo = { 0, NULL };
      */
 
     hlcf->timeout = NGX_CONF_UNSET_MSEC;
@@ -290,6 +300,7 @@ ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_hydra_loc_conf_t  *conf = child;
 
     ngx_conf_merge_str_value(conf->pass, prev->pass, NGX_HTTP_HYDRA_PASS);
+    ngx_conf_merge_str_value(conf->default_repo, prev->default_repo, "");
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout,
                               NGX_HTTP_HYDRA_TIMEOUT);
     ngx_conf_merge_size_value(conf->max_response, prev->max_response,
@@ -685,6 +696,40 @@ ngx_http_hydra_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     hlcf->pass = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* hydra_default_repo slug | off; what a request without "repo" means */
+
+static char *
+ngx_http_hydra_default_repo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_loc_conf_t  *hlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hlcf->default_repo.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&hlcf->default_repo, "");
+        return NGX_CONF_OK;
+    }
+
+    if (!hydra_slug_valid((char *) value[1].data, value[1].len)
+        || hydra_slug_is_all((char *) value[1].data, value[1].len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid repo slug \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->default_repo = value[1];
 
     return NGX_CONF_OK;
 }

@@ -124,9 +124,10 @@ static ngx_http_hydra_scope_e
 ngx_http_hydra_scope(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t **binding, ngx_int_t *rc)
 {
-    u_char       *slug;
-    size_t        len;
-    hydra_arg_t   arg;
+    u_char                     *slug;
+    size_t                      len;
+    hydra_arg_t                 arg;
+    ngx_http_hydra_loc_conf_t  *hlcf;
 
     hydra_args_find((const char *) r->args.data, r->args.len, "repo", &arg);
 
@@ -155,6 +156,18 @@ ngx_http_hydra_scope(ngx_http_request_t *r,
             return (*binding != NULL) ? NGX_HTTP_HYDRA_SCOPE_ONE
                                       : NGX_HTTP_HYDRA_SCOPE_ERROR;
         }
+    }
+
+    /* no "repo" at all: the default repo, when there is one */
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
+
+    if (arg.count == 0 && hlcf->default_repo.len) {
+        *rc = ngx_http_hydra_bind(r, hlcf->default_repo.data,
+                                  hlcf->default_repo.len, binding);
+
+        return (*binding != NULL) ? NGX_HTTP_HYDRA_SCOPE_ONE
+                                  : NGX_HTTP_HYDRA_SCOPE_ERROR;
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {

@@ -42,6 +42,7 @@ typedef struct {
     ngx_str_t                    pass;        /* hydra_pass */
     ngx_msec_t                   timeout;     /* hydra_timeout */
     size_t                       max_response;   /* hydra_max_response_size */
+    ngx_str_t                    default_repo;   /* hydra_default_repo */
 } ngx_http_hydra_loc_conf_t;
 
 

@@ -955,10 +955,7 @@ ngx_http_hydra_sessions_one(ngx_http_hydra_sreq_t *sreq)
         }
     }
 
-    return ngx_http_hydra_send_json(r, NGX_HTTP_NOT_FOUND,
-                                    (u_char *) "{\"error\":\"Session not found\"}",
-                                    sizeof("{\"error\":\"Session not found\"}")
-                                    - 1);
+    return ngx_http_hydra_error(r, NGX_HTTP_NOT_FOUND, "Session not found");
 }
 
 

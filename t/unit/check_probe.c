@@ -69,45 +69,78 @@ END_TEST
 
 START_TEST(test_status_200)
 {
-    ck_assert_int_eq(hydra_parse("HTTP/1.1 200 OK\r\n\r\n", 1), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 200 OK\r\n\r\n{}", 1), HYDRA_OK);
     ck_assert_uint_eq(reply.status, 200);
     ck_assert_int_eq(reply.complete, 1);
     ck_assert_str_eq(reply.error, "");
     ck_assert_str_eq(reply.full_name, "");
 
-    ck_assert_int_eq(hydra_parse("HTTP/1.0 200 OK\r\n\r\n", 0), HYDRA_OK);
-    ck_assert_uint_eq(reply.status, 200);
-    ck_assert_int_eq(reply.complete, 0);
-
-    /* the shortest status line there is */
-    ck_assert_int_eq(hydra_parse("HTTP/1.1 200", 0), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse("HTTP/1.0 200 OK\r\n\r\n{}", 1), HYDRA_OK);
     ck_assert_uint_eq(reply.status, 200);
 
-    ck_assert_int_eq(hydra_parse("HTTP/1.1 204 No Content\r\n\r\n", 1),
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 201 Created\r\n\r\n"
+                                 "{\"status\":\"running\"}", 1),
                      HYDRA_OK);
-    ck_assert_uint_eq(reply.status, 204);
+    ck_assert_uint_eq(reply.status, 201);
+    ck_assert_str_eq(reply.error, "");
 }
 END_TEST
 
 
-START_TEST(test_status_below_500_is_up)
+START_TEST(test_status_2xx_needs_body)
 {
-    /* a dashboard that answers at all is up, even with an error */
+    /* the status line is read, but a 2xx with no body is not a dashboard */
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 200 OK\r\n\r\n", 1), HYDRA_ERROR);
+    ck_assert_uint_eq(reply.status, 200);
+    ck_assert_str_eq(reply.error, "bad response");
+
+    /* the shortest status line there is */
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 200", 1), HYDRA_ERROR);
+    ck_assert_uint_eq(reply.status, 200);
+    ck_assert_str_eq(reply.error, "bad response");
+
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 204 No Content\r\n\r\n", 1),
+                     HYDRA_ERROR);
+    ck_assert_uint_eq(reply.status, 204);
+    ck_assert_str_eq(reply.error, "bad response");
+}
+END_TEST
+
+
+START_TEST(test_status_not_2xx_is_down)
+{
+    /* another program on the port answers, but not as a dashboard */
     ck_assert_int_eq(hydra_parse("HTTP/1.1 404 Not Found\r\n\r\n"
                                  "{\"detail\":\"Not Found\"}", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
     ck_assert_uint_eq(reply.status, 404);
-    ck_assert_str_eq(reply.error, "");
+    ck_assert_str_eq(reply.error, "http 404");
+    ck_assert_str_eq(reply.full_name, "");
 
-    ck_assert_int_eq(hydra_parse("HTTP/1.1 301 Moved\r\n\r\n", 1), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 301 Moved\r\n\r\n", 1),
+                     HYDRA_ERROR);
     ck_assert_uint_eq(reply.status, 301);
+    ck_assert_str_eq(reply.error, "http 301");
 
-    ck_assert_int_eq(hydra_parse("HTTP/1.1 499 X\r\n\r\n", 1), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 499 X\r\n\r\n", 1), HYDRA_ERROR);
     ck_assert_uint_eq(reply.status, 499);
+    ck_assert_str_eq(reply.error, "http 499");
 
     ck_assert_int_eq(hydra_parse("HTTP/1.1 100 Continue\r\n\r\n", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
     ck_assert_uint_eq(reply.status, 100);
+    ck_assert_str_eq(reply.error, "http 100");
+
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 299 X\r\n\r\n{}", 1), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 300 X\r\n\r\n{}", 1),
+                     HYDRA_ERROR);
+    ck_assert_str_eq(reply.error, "http 300");
+
+    /* the status decides before the body: a cut read is still "http" */
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 404", 0), HYDRA_ERROR);
+    ck_assert_uint_eq(reply.status, 404);
+    ck_assert_int_eq(reply.complete, 0);
+    ck_assert_str_eq(reply.error, "http 404");
 }
 END_TEST
 
@@ -185,15 +218,24 @@ END_TEST
 
 START_TEST(test_terminates)
 {
-    char  buf[32];
+    char  buf[64];
 
     /* buf[len] becomes NUL: nothing after it is read */
     memset(buf, 'x', sizeof(buf));
-    memcpy(buf, "HTTP/1.1 200 OK", 15);
+    memcpy(buf, "HTTP/1.1 200 OK\r\n\r\n{}", 21);
 
-    ck_assert_int_eq(hydra_probe_parse(buf, 12, 1, &reply), HYDRA_OK);
+    ck_assert_int_eq(hydra_probe_parse(buf, 21, 1, &reply), HYDRA_OK);
+    ck_assert_int_eq(buf[21], '\0');
+    ck_assert_uint_eq(reply.status, 200);
+
+    /* cut after the status: the body that followed is not seen */
+    memset(buf, 'x', sizeof(buf));
+    memcpy(buf, "HTTP/1.1 200 OK\r\n\r\n{}", 21);
+
+    ck_assert_int_eq(hydra_probe_parse(buf, 12, 1, &reply), HYDRA_ERROR);
     ck_assert_int_eq(buf[12], '\0');
     ck_assert_uint_eq(reply.status, 200);
+    ck_assert_str_eq(reply.error, "bad response");
 }
 END_TEST
 
@@ -242,13 +284,13 @@ START_TEST(test_full_name_refused)
         "{\"config\":\"acme/api\"}",
         "{\"repo\":\"acme/api\"}",
         "{\"Config\":{\"repo\":\"acme/api\"}}",
-        "[{\"config\":{\"repo\":\"acme/api\"}}]",
         NULL
     };
 
     char          buf[512];
     const char  **p;
 
+    /* each is a JSON object, so up, but with no owner/name to learn */
     for (p = bodies; *p != NULL; p++) {
         strcpy(buf, HYDRA_TEST_HEAD);
         strcat(buf, *p);
@@ -285,17 +327,67 @@ START_TEST(test_body_not_json)
     ck_assert_int_eq(hydra_parse("HTTP/1.1 200 OK\r\n"
                                  "content-type: text/html\r\n\r\n"
                                  "<html><body>acme/api</body></html>", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
     ck_assert_uint_eq(reply.status, 200);
     ck_assert_str_eq(reply.full_name, "");
-    ck_assert_str_eq(reply.error, "");
+    ck_assert_str_eq(reply.error, "bad response");
 
     ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD "{\"config\":{\"repo\":"
                                  "\"acme/api\"}} trailing", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
+    ck_assert_str_eq(reply.full_name, "");
+    ck_assert_str_eq(reply.error, "bad response");
+
+    /* headers and no body */
+    ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD, 1), HYDRA_ERROR);
+    ck_assert_str_eq(reply.full_name, "");
+    ck_assert_str_eq(reply.error, "bad response");
+}
+END_TEST
+
+
+START_TEST(test_body_not_object)
+{
+    static const char  *bodies[] = {
+        "[{\"config\":{\"repo\":\"acme/api\"}}]",
+        "[]",
+        "\"acme/api\"",
+        "42",
+        "null",
+        "true",
+        NULL
+    };
+
+    char          buf[512];
+    const char  **p;
+
+    /* JSON, but not the object a dashboard answers */
+    for (p = bodies; *p != NULL; p++) {
+        strcpy(buf, HYDRA_TEST_HEAD);
+        strcat(buf, *p);
+
+        ck_assert_msg(hydra_parse(buf, 1) == HYDRA_ERROR, "up: %s", *p);
+        ck_assert_uint_eq(reply.status, 200);
+        ck_assert_str_eq(reply.error, "bad response");
+        ck_assert_str_eq(reply.full_name, "");
+    }
+}
+END_TEST
+
+
+START_TEST(test_body_object_without_config)
+{
+    /* any JSON object is a dashboard; owner/name is only a bonus */
+    ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD "{}", 1), HYDRA_OK);
+    ck_assert_uint_eq(reply.status, 200);
+    ck_assert_str_eq(reply.error, "");
     ck_assert_str_eq(reply.full_name, "");
 
-    ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD, 1), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD
+                                 " {\"status\":\"running\",\"workers\":[]}\n",
+                                 1),
+                     HYDRA_OK);
+    ck_assert_str_eq(reply.error, "");
     ck_assert_str_eq(reply.full_name, "");
 }
 END_TEST
@@ -306,25 +398,30 @@ START_TEST(test_body_incomplete)
     /* the read stopped early: a whole-looking body is not trusted */
     ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD
                                  "{\"config\":{\"repo\":\"acme/api\"}}", 0),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
+    ck_assert_uint_eq(reply.status, 200);
     ck_assert_int_eq(reply.complete, 0);
+    ck_assert_str_eq(reply.error, "bad response");
     ck_assert_str_eq(reply.full_name, "");
 
     /* it says it is whole but the JSON is cut */
     ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD
                                  "{\"config\":{\"repo\":\"acme/api\"", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
+    ck_assert_str_eq(reply.error, "bad response");
     ck_assert_str_eq(reply.full_name, "");
 
     ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD
                                  "{\"config\":{\"repo\":\"acme/a", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
+    ck_assert_str_eq(reply.error, "bad response");
     ck_assert_str_eq(reply.full_name, "");
 
     /* the headers never ended */
     ck_assert_int_eq(hydra_parse("HTTP/1.1 200 OK\r\n"
                                  "content-type: application/json\r\n", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
+    ck_assert_str_eq(reply.error, "bad response");
     ck_assert_str_eq(reply.full_name, "");
 }
 END_TEST
@@ -332,14 +429,17 @@ END_TEST
 
 START_TEST(test_body_only_2xx)
 {
+    /* a body that would be a dashboard's does not make a 404 up */
     ck_assert_int_eq(hydra_parse("HTTP/1.1 404 Not Found\r\n\r\n"
                                  "{\"config\":{\"repo\":\"acme/api\"}}", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
+    ck_assert_str_eq(reply.error, "http 404");
     ck_assert_str_eq(reply.full_name, "");
 
     ck_assert_int_eq(hydra_parse("HTTP/1.1 302 Found\r\n\r\n"
                                  "{\"config\":{\"repo\":\"acme/api\"}}", 1),
-                     HYDRA_OK);
+                     HYDRA_ERROR);
+    ck_assert_str_eq(reply.error, "http 302");
     ck_assert_str_eq(reply.full_name, "");
 }
 END_TEST
@@ -350,13 +450,14 @@ START_TEST(test_body_after_nul)
     char    buf[256];
     size_t  len;
 
-    /* a NUL in the answer ends what is looked at, safely */
+    /* a NUL in the answer ends what is looked at, safely: "{" is cut */
     len = strlen(HYDRA_TEST_HEAD);
     memcpy(buf, HYDRA_TEST_HEAD "{\"config\":{\"repo\":\"acme/api\"}}",
            len + 31);
     buf[len + 1] = '\0';
 
-    ck_assert_int_eq(hydra_parse_len(buf, len + 30, 1), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse_len(buf, len + 30, 1), HYDRA_ERROR);
+    ck_assert_str_eq(reply.error, "bad response");
     ck_assert_str_eq(reply.full_name, "");
 }
 END_TEST
@@ -369,12 +470,27 @@ START_TEST(test_reply_reset)
     ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD
                                  "{\"config\":{\"repo\":\"acme/api\"}}", 1),
                      HYDRA_OK);
+    ck_assert_str_eq(reply.error, "");
+    ck_assert_str_eq(reply.full_name, "acme/api");
 
     ck_assert_int_eq(hydra_parse("HTTP/1.1 503 X\r\n\r\n", 1), HYDRA_ERROR);
     ck_assert_str_eq(reply.full_name, "");
 
-    ck_assert_int_eq(hydra_parse("HTTP/1.1 200 X\r\n\r\n", 1), HYDRA_OK);
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 200 X\r\n\r\n{}", 1), HYDRA_OK);
     ck_assert_str_eq(reply.error, "");
+
+    /* a learned name does not outlive its answer */
+    ck_assert_int_eq(hydra_parse(HYDRA_TEST_HEAD
+                                 "{\"config\":{\"repo\":\"acme/api\"}}", 1),
+                     HYDRA_OK);
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 200 X\r\n\r\n{}", 1), HYDRA_OK);
+    ck_assert_str_eq(reply.full_name, "");
+
+    /* nor a bad status line's zero status an earlier one's */
+    ck_assert_int_eq(hydra_parse("HTTP/1.1 404 X\r\n\r\n", 1), HYDRA_ERROR);
+    ck_assert_int_eq(hydra_parse("garbage", 1), HYDRA_ERROR);
+    ck_assert_uint_eq(reply.status, 0);
+    ck_assert_str_eq(reply.error, "bad response");
 }
 END_TEST
 
@@ -394,7 +510,8 @@ hydra_probe_suite(void)
 
     tc = tcase_create("status_line");
     tcase_add_test(tc, test_status_200);
-    tcase_add_test(tc, test_status_below_500_is_up);
+    tcase_add_test(tc, test_status_2xx_needs_body);
+    tcase_add_test(tc, test_status_not_2xx_is_down);
     tcase_add_test(tc, test_status_5xx_is_down);
     tcase_add_test(tc, test_reply_reset);
     suite_add_tcase(s, tc);
@@ -413,6 +530,8 @@ hydra_probe_suite(void)
 
     tc = tcase_create("body");
     tcase_add_test(tc, test_body_not_json);
+    tcase_add_test(tc, test_body_not_object);
+    tcase_add_test(tc, test_body_object_without_config);
     tcase_add_test(tc, test_body_incomplete);
     tcase_add_test(tc, test_body_only_2xx);
     tcase_add_test(tc, test_body_after_nul);

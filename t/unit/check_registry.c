@@ -1036,6 +1036,90 @@ START_TEST(test_probe_stale)
 END_TEST
 
 
+START_TEST(test_probe_not_running)
+{
+    uint64_t           version;
+    hydra_repo_t      *r;
+    hydra_probe_job_t  job;
+
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5101, 1);
+    hydra_sup(1);
+    ck_assert_uint_eq(hydra_registry_due_probes(reg, &now,
+                                                HYDRA_TEST_INTERVAL,
+                                                HYDRA_TEST_LEASE, &job, 1),
+                      1);
+
+    /* while the probe runs, the supervisor stops it: same address */
+    specs[0].running = 0;
+    hydra_sup(1);
+
+    r = &reg->repos[0];
+    version = reg->version;
+
+    ck_assert_uint_eq(r->id, job.id);
+    ck_assert_int_eq(hydra_registry_sockaddr_eq(&r->spec.sockaddr,
+                                                r->spec.socklen,
+                                                &job.sockaddr, job.socklen),
+                     1);
+    ck_assert_int_eq(r->health, HYDRA_HEALTH_DOWN);
+    ck_assert_str_eq(r->last_error, "not running");
+
+    /* the late answer, up or down, tells nothing */
+    hydra_probe_up(&job, 1, "acme/api");
+
+    ck_assert_int_eq(r->health, HYDRA_HEALTH_DOWN);
+    ck_assert_str_eq(r->last_error, "not running");
+    ck_assert_str_eq(r->full_name, "");
+    ck_assert_str_eq(r->key, "api");
+    ck_assert_int_eq(r->latency_ms, -1);
+    ck_assert_int_eq(r->last_ok, 0);
+    ck_assert_uint_eq(reg->version, version);
+
+    ck_assert_int_eq(hydra_probe_down(&job, "connect"), 0);
+    ck_assert_int_eq(r->health, HYDRA_HEALTH_DOWN);
+    ck_assert_str_eq(r->last_error, "not running");
+    ck_assert_uint_eq(reg->version, version);
+
+    /* nor is a stopped repo leased a probe */
+    ck_assert_uint_eq(hydra_registry_due_probes(reg, &now,
+                                                HYDRA_TEST_INTERVAL,
+                                                HYDRA_TEST_LEASE, &job, 1),
+                      0);
+}
+END_TEST
+
+
+START_TEST(test_probe_port_gone)
+{
+    uint64_t           version;
+    hydra_repo_t      *r;
+    hydra_probe_job_t  job;
+
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5101, 1);
+    hydra_sup(1);
+    hydra_registry_due_probes(reg, &now, HYDRA_TEST_INTERVAL,
+                              HYDRA_TEST_LEASE, &job, 1);
+
+    /* still listed as running, but with no port any more */
+    hydra_spec(&specs[0], "api", "127.0.0.1", 0, 1);
+    hydra_sup(1);
+
+    r = &reg->repos[0];
+    version = reg->version;
+
+    ck_assert_int_eq(r->health, HYDRA_HEALTH_DOWN);
+    ck_assert_str_eq(r->last_error, "not running");
+
+    hydra_probe_up(&job, 1, "acme/api");
+
+    ck_assert_int_eq(r->health, HYDRA_HEALTH_DOWN);
+    ck_assert_str_eq(r->last_error, "not running");
+    ck_assert_str_eq(r->full_name, "");
+    ck_assert_uint_eq(reg->version, version);
+}
+END_TEST
+
+
 START_TEST(test_probe_gone)
 {
     uint64_t           version;
@@ -1212,6 +1296,8 @@ hydra_registry_suite(void)
     tcase_add_test(tc, test_probe_down_long_error);
     tcase_add_test(tc, test_probe_learns_name);
     tcase_add_test(tc, test_probe_stale);
+    tcase_add_test(tc, test_probe_not_running);
+    tcase_add_test(tc, test_probe_port_gone);
     tcase_add_test(tc, test_probe_gone);
     suite_add_tcase(s, tc);
 
