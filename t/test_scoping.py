@@ -142,3 +142,30 @@ def test_errors_keep_the_connection_usable(env):
     assert [r1.status, r2.status, r3.status, r4.status] == \
         [400, 404, 503, 200]
     assert r4.json()["config"]["repo"] == "acme/web"
+
+
+def test_default_repo(fleet, nginx):
+    """hydra_default_repo: no `repo` means that repo, for reads and
+    mutations alike; `__all__` still aggregates."""
+    api = fleet.repo("acme/api")
+    web = fleet.repo("acme/web")
+    ngx = nginx(repos=[("acme/api", api), ("acme/web", web)],
+                http_extra="hydra_default_repo acme-web;")
+    wait_up(ngx, [api, web])
+    env = SimpleNamespace(ngx=ngx, fakes=(api, web))
+
+    r, reached = send(env, "GET", "/api/pipeline")
+    assert r.status == 200, r
+    urls = [i["url"] for stage in r.json()["stages"].values() for i in stage]
+    assert urls and all("/acme/web/" in u for u in urls), urls
+    assert [repo for repo, _ in reached] == ["acme/web"]
+
+    r, reached = send(env, "POST", "/api/control/stop")
+    assert r.status in (200, 400), r
+    assert [(repo, q.method) for repo, q in reached] == [("acme/web",
+                                                         "POST")]
+
+    r, reached = send(env, "GET", "/api/pipeline?repo=__all__")
+    assert r.status == 200, r
+    assert sorted(repo for repo, _ in reached) == ["acme/api", "acme/web"]
+    assert r.headers.get("x-hydra-repos") == "acme-api, acme-web"
