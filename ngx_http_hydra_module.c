@@ -68,8 +68,8 @@ static char *ngx_http_hydra_default_repo(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_hydra_parse_msec(ngx_conf_t *cf, ngx_str_t *value,
-    size_t skip, ngx_msec_t *msec);
+static ngx_int_t ngx_http_hydra_parse_timing(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_msec_t *interval, ngx_msec_t *timeout);
 static char *ngx_http_hydra_add_sessions_file(ngx_conf_t *cf,
     ngx_http_hydra_main_conf_t *hmcf, ngx_str_t *path);
 
@@ -519,32 +519,13 @@ ngx_http_hydra_supervisor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 u.addrs[0].name.len + 1);
 
     for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
-            if (ngx_http_hydra_parse_msec(cf, &value[i], 9,
-                                          &hmcf->supervisor_interval)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
+        if (ngx_http_hydra_parse_timing(cf, &value[i],
+                                        &hmcf->supervisor_interval,
+                                        &hmcf->supervisor_timeout)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
         }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            if (ngx_http_hydra_parse_msec(cf, &value[i], 8,
-                                          &hmcf->supervisor_timeout)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -620,28 +601,6 @@ ngx_http_hydra_probe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
-            if (ngx_http_hydra_parse_msec(cf, &value[i], 9,
-                                          &hmcf->probe_interval)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            if (ngx_http_hydra_parse_msec(cf, &value[i], 8,
-                                          &hmcf->probe_timeout)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
         if (ngx_strncmp(value[i].data, "uri=/", 5) == 0) {
             hmcf->probe_uri.data = value[i].data + 4;
             hmcf->probe_uri.len = value[i].len - 4;
@@ -660,11 +619,18 @@ ngx_http_hydra_probe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             {
                 continue;
             }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
+        if (ngx_http_hydra_parse_timing(cf, &value[i], &hmcf->probe_interval,
+                                        &hmcf->probe_timeout)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -758,27 +724,45 @@ ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* "interval=time" or "timeout=time"; anything else is invalid */
+
 static ngx_int_t
-ngx_http_hydra_parse_msec(ngx_conf_t *cf, ngx_str_t *value, size_t skip,
-    ngx_msec_t *msec)
+ngx_http_hydra_parse_timing(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_msec_t *interval, ngx_msec_t *timeout)
 {
-    ngx_int_t  ms;
-    ngx_str_t  s;
+    ngx_int_t    ms;
+    ngx_str_t    s;
+    ngx_msec_t  *msec;
 
-    s.data = value->data + skip;
-    s.len = value->len - skip;
+    if (ngx_strncmp(value->data, "interval=", 9) == 0) {
+        s.data = value->data + 9;
+        msec = interval;
 
+    } else if (ngx_strncmp(value->data, "timeout=", 8) == 0) {
+        s.data = value->data + 8;
+        msec = timeout;
+
+    } else {
+        goto invalid;
+    }
+
+    s.len = value->len - (s.data - value->data);
     ms = ngx_parse_time(&s, 0);
 
     if (ms == NGX_ERROR || ms == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", value);
-        return NGX_ERROR;
+        goto invalid;
     }
 
     *msec = (ngx_msec_t) ms;
 
     return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", value);
+
+    return NGX_ERROR;
 }
 
 

@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional
 
+import sessions                 # bench/sessions.py: the sessions row
+
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -74,6 +76,8 @@ class Settings:
     pin: bool
     strict: bool
     outdir: Path
+    module_snapshot: Optional[Path] = None   # main(): the run's copy
+    module_info: Optional[str] = None
 
 
 def parse_settings(argv):
@@ -1145,8 +1149,10 @@ class AggMetrics(Aggregation):
         return ref_metrics(roots)
 
 
-# Rows of the table, in order.  Next: sessions, WebSocket fan-out vs nchan.
+# Rows of the table, in order.  Next: WebSocket fan-out vs nchan.
 SCENARIOS = [Passthrough(), AggPipeline(), AggMetrics()]
+# Measured its own way, no wrk (bench/sessions.py): a Scenario with run().
+SCENARIOS.append(sessions.Sessions())
 
 
 # ------------------------------------------------------------------ runner
@@ -1276,10 +1282,10 @@ def selected(settings, scenario, contender):
                for x in settings.only)
 
 
-def module_info(copy, orig):
+def module_info(copy, orig, mtime=None):
     h = hashlib.sha256(copy.read_bytes()).hexdigest()[:12]
-    t = time.strftime("%Y-%m-%d %H:%M:%S",
-                      time.localtime(orig.stat().st_mtime))
+    t = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(
+        orig.stat().st_mtime if mtime is None else mtime))
     return f"{orig} (built {t}, sha256 {h}...)"
 
 
@@ -1319,6 +1325,8 @@ def start_nginx(ctx, name, prefix, conf_args, ports):
 
 
 def run_scenario(sc, st):
+    if hasattr(sc, "run"):      # its own measurement (bench/sessions.py)
+        return sc.run(st, sys.modules[__name__])
     res = ScenarioResult(sc)
     contenders = [c for c in sc.contenders if selected(st, sc, c)]
     if not contenders:
@@ -1350,10 +1358,12 @@ def run_scenario(sc, st):
         if any(f.module for f in fronts):
             # Load a copy: `make build` rewrites the .so in place (cp), and
             # a library rewritten under a running nginx crashes every
-            # worker.  The copy also pins what was measured (results.md).
+            # worker.  The copy also pins what was measured (results.md);
+            # it comes from the run's snapshot (main()), so every row
+            # measures the same build even while the tree is rebuilt.
             module = prefix / st.module.name
-            shutil.copy2(st.module, module)
-            res.module = module_info(module, st.module)
+            shutil.copy2(st.module_snapshot or st.module, module)
+            res.module = st.module_info or module_info(module, st.module)
         if backend is not None:
             workers = max(1, min(4, len(ctx.wrk_cpus or ())))
             start_nginx(ctx, "backend", prefix / "backend", dict(
@@ -1553,6 +1563,9 @@ def machine_info(st):
 
 
 def report(results, st, info, load_before, load_after, started):
+    # Rows measured their own way (sessions.py) bring their own table.
+    own = [sr for sr in results if hasattr(sr, "summary")]
+    results = [sr for sr in results if not hasattr(sr, "summary")]
     out = []
     out.append("# hydra bench results\n")
     out.append(f"{time.strftime('%Y-%m-%d %H:%M:%S %z', started)}; "
@@ -1585,8 +1598,12 @@ def report(results, st, info, load_before, load_after, started):
     if rows:
         out.append(table(["row", "contenders", "req/s", "p99 latency",
                           "CPU/req", "goal", "met"], rows))
-    else:
+    elif not own:
         out.append("(no module-vs-alternative pair was run: BENCH_ONLY)")
+    for sr in own:
+        text, met = sr.summary()
+        out.append("\n" + text)
+        all_met = all_met and met
     for sr in results:
         sc = sr.scenario
         out.append(f"\n## {sc.title}\n")
@@ -1622,6 +1639,7 @@ def report(results, st, info, load_before, load_after, started):
             out.append("```")
             out.extend(sr.problems[-15:])
             out.append("```")
+    out.extend(sr.section() for sr in own)
     return "\n".join(out) + "\n", all_met
 
 
@@ -1660,6 +1678,16 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_term)
 
     st.outdir.mkdir(parents=True, exist_ok=True)
+    if need_module:
+        # One snapshot of the module for the whole run: the rows take
+        # minutes, and a `make build` meanwhile must not change what the
+        # later rows load.
+        snap = st.outdir / f"snapshot-{st.module.name}"
+        info_t = st.module.stat().st_mtime
+        shutil.copy2(st.module, snap)
+        st.module_snapshot = snap
+        st.module_info = module_info(snap, st.module, info_t)
+        log(f"module: {st.module_info}")
     started = time.localtime()
     load_before = loadavg()
     info = machine_info(st)

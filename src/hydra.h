@@ -15,6 +15,7 @@
 
 #define HYDRA_OK          0
 #define HYDRA_ERROR      -1
+#define HYDRA_AGAIN      -2
 #define HYDRA_DECLINED   -5
 
 

@@ -156,6 +156,8 @@ static int hydra_merge_control(yajl_gen g, const hydra_merge_t *m);
 static int hydra_merge_sessions(yajl_gen g, const hydra_merge_t *m);
 static int hydra_merge_outcomes(yajl_gen g, const hydra_merge_t *m);
 static int hydra_merge_human_input(yajl_gen g, const hydra_merge_t *m);
+static int hydra_merge_issue_map(yajl_gen g, const hydra_merge_t *m,
+    int tag);
 
 static int hydra_merge_fields_answer(yajl_gen g, const hydra_merge_t *m,
     const hydra_merge_field_t *fields);
@@ -1382,41 +1384,28 @@ hydra_merge_control_status(const hydra_merge_t *m)
 
 
 /*
- * {"acme-api#12": {outcome + "repo": "acme-api"}, ...}: a map of issues,
- * so the facts of the merge go in headers only, as for arrays, where a
- * UI walking the keys would not mistake them for an issue.
+ * /api/issues/outcomes {"acme-api#12": {outcome + "repo": "acme-api"}}
+ * and /api/human-input {"acme-api#12": "question"}: maps of issues, so
+ * the facts of the merge go in headers only, as for arrays, where a UI
+ * walking the keys would not mistake them for an issue.
  */
 
 static int
 hydra_merge_outcomes(yajl_gen g, const hydra_merge_t *m)
 {
-    int        rc;
-    yajl_val  *vals;
-
-    vals = hydra_merge_vals(m, NULL);
-    if (vals == NULL) {
-        return HYDRA_ERROR;
-    }
-
-    rc = HYDRA_ERROR;
-
-    if (yajl_gen_map_open(g) == yajl_gen_status_ok
-        && hydra_merge_issues(g, m, vals, 1, 0) == HYDRA_OK
-        && yajl_gen_map_close(g) == yajl_gen_status_ok)
-    {
-        rc = HYDRA_OK;
-    }
-
-    free(vals);
-
-    return rc;
+    return hydra_merge_issue_map(g, m, 1);
 }
 
 
-/* {"acme-api#12": "question", ...}: facts in headers, as above */
-
 static int
 hydra_merge_human_input(yajl_gen g, const hydra_merge_t *m)
+{
+    return hydra_merge_issue_map(g, m, 0);
+}
+
+
+static int
+hydra_merge_issue_map(yajl_gen g, const hydra_merge_t *m, int tag)
 {
     int        rc;
     yajl_val  *vals;
@@ -1429,7 +1418,7 @@ hydra_merge_human_input(yajl_gen g, const hydra_merge_t *m)
     rc = HYDRA_ERROR;
 
     if (yajl_gen_map_open(g) == yajl_gen_status_ok
-        && hydra_merge_issues(g, m, vals, 0, 0) == HYDRA_OK
+        && hydra_merge_issues(g, m, vals, tag, 0) == HYDRA_OK
         && yajl_gen_map_close(g) == yajl_gen_status_ok)
     {
         rc = HYDRA_OK;

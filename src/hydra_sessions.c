@@ -1328,7 +1328,9 @@ hydra_sessions_id_valid(const char *id, size_t len)
 static const unsigned char *
 hydra_sessions_ws(const unsigned char *p, const unsigned char *end)
 {
-    while (p < end
+    /* compact JSON has none: one test for the usual visible byte */
+
+    while (p < end && *p <= ' '
            && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
     {
         p++;

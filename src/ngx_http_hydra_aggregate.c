@@ -637,7 +637,6 @@ ngx_http_hydra_agg_report(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg)
 {
     u_char                 *ok, *bad, *p, *q;
     ngx_uint_t              i;
-    ngx_table_elt_t        *h;
     ngx_http_hydra_slot_t  *slot;
 
     ok = ngx_pnalloc(r->pool, agg->nslots * NGX_HTTP_HYDRA_PARTIAL_ITEM + 1);
@@ -661,29 +660,17 @@ ngx_http_hydra_agg_report(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg)
         }
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_hydra_add_header(r, "X-Hydra-Repos", ok, p - ok) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Hydra-Repos");
-    h->value.data = ok;
-    h->value.len = p - ok;
-
-    if (q == bad) {
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (q != bad
+        && ngx_http_hydra_add_header(r, "X-Hydra-Partial", bad, q - bad)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Hydra-Partial");
-    h->value.data = bad;
-    h->value.len = q - bad;
 
     return NGX_OK;
 }

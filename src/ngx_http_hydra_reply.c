@@ -128,6 +128,29 @@ ngx_http_hydra_send_gen(ngx_http_request_t *r, ngx_uint_t status, yajl_gen g)
 }
 
 
+/* a response header whose name and value live as long as the request */
+
+ngx_int_t
+ngx_http_hydra_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+
 /*
  * A yajl generator freed with the request.  The cleanup is registered
  * before the generator exists, so a failed registration cannot leak it.

@@ -24,6 +24,8 @@ ngx_int_t ngx_http_hydra_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_hydra_send_gen(ngx_http_request_t *r, ngx_uint_t status,
     yajl_gen g);
 yajl_gen ngx_http_hydra_yajl_gen(ngx_http_request_t *r);
+ngx_int_t ngx_http_hydra_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len);
 
 
 #endif /* _NGX_HTTP_HYDRA_REPLY_H_INCLUDED_ */

@@ -1012,7 +1012,6 @@ ngx_http_hydra_sessions_headers(ngx_http_hydra_sreq_t *sreq,
 {
     u_char                   *ok, *bad, *p, *q;
     ngx_uint_t                i, n;
-    ngx_table_elt_t          *h;
     ngx_http_request_t       *r;
     ngx_http_hydra_sfile_t  **sources;
     hydra_sessions_stats_t    st;
@@ -1046,28 +1045,18 @@ ngx_http_hydra_sessions_headers(ngx_http_hydra_sreq_t *sreq,
                         st.sessions, st.corrupt);
     }
 
-    if (p != ok) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "X-Hydra-Sessions");
-        h->value.data = ok;
-        h->value.len = p - ok;
+    if (p != ok
+        && ngx_http_hydra_add_header(r, "X-Hydra-Sessions", ok, p - ok)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    if (q != bad) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "X-Hydra-Partial");
-        h->value.data = bad;
-        h->value.len = q - bad;
+    if (q != bad
+        && ngx_http_hydra_add_header(r, "X-Hydra-Partial", bad, q - bad)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return NGX_OK;
