@@ -1231,6 +1231,13 @@ class ContenderResult:
         return self.med("cpu_us_per_req")
 
     @property
+    def front_load(self):
+        """The contender's own CPU during the runs, in cores (median):
+        near 1 when its single worker is the bottleneck, as intended."""
+        vals = [s.cpu_s / s.seconds for s in self.samples if s.seconds]
+        return statistics.median(vals) if vals else None
+
+    @property
     def backend_load(self):
         """The backends' nginx CPU during the runs, in cores (median)."""
         vals = [s.backend_cpu_s / s.seconds for s in self.samples
@@ -1539,7 +1546,8 @@ def detail_rows(sr):
             r.contender.name, r.contender.role, r.contender.label,
             fmt_rps(r.rps),
             "-" if r.spread is None else f"{r.spread:.1f}%",
-            fmt_ms(r.p99), fmt_us(r.cpu)]
+            fmt_ms(r.p99), fmt_us(r.cpu),
+            "-" if r.front_load is None else f"{r.front_load * 100:.0f}%"]
             + (["-" if r.backend_load is None
                 else f"{r.backend_load * 100:.0f}%"] if apart else [])
             + [str(r.non2xx), str(r.socket_errors), runs or "-", status])
@@ -1615,10 +1623,14 @@ def report(results, st, info, load_before, load_after, started):
         if sr.results:
             apart = any(r.backend_load is not None for r in sr.results)
             out.append("spread: (max - min) / median of req/s over the "
-                       "runs; " + sc.cpu_note + "\n")
+                       "runs; " + sc.cpu_note + " busy: the contender's "
+                       "CPU during the runs in % of one core; well under "
+                       "100%, something else (another process on its CPU, "
+                       "or wrk's) held it back, and its req/s reads low "
+                       "while its CPU/req stays right.\n")
             out.append(table(
                 ["contender", "role", "what", "req/s", "spread",
-                 "p99", "CPU/req"]
+                 "p99", "CPU/req", "busy"]
                 + (["backends' CPU"] if apart else [])
                 + ["non-2xx", "socket err", "runs (req/s)", "status"],
                 detail_rows(sr)))

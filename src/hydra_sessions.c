@@ -21,7 +21,7 @@
 #define HYDRA_SESSIONS_ONES        0x0101010101010101ULL
 #define HYDRA_SESSIONS_HIGHS       0x8080808080808080ULL
 
-/* high bits of the bytes of w that may be zero (exact for "any") */
+/* under HYDRA_SESSIONS_HIGHS: bytes of w that are zero (and some above) */
 #define hydra_sessions_zero(w)                                               \
     (((w) - HYDRA_SESSIONS_ONES) & ~(w))
 
@@ -32,6 +32,12 @@
 #if (defined __GNUC__ && defined __BYTE_ORDER__                              \
      && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 #define hydra_sessions_first(m)    ((size_t) __builtin_ctzll(m) / 8)
+#endif
+
+#if (defined __GNUC__)
+#define hydra_sessions_prefetch(p) __builtin_prefetch(p)
+#else
+#define hydra_sessions_prefetch(p)
 #endif
 
 /* the member values of the line's own object that the store reads */
@@ -58,7 +64,7 @@ typedef struct {
 } hydra_sessions_value_t;
 
 
-/* one id: 32 bytes */
+/* a session: 32 bytes */
 typedef struct {
     uint64_t                  offset;
     int64_t                   started;
@@ -83,6 +89,17 @@ typedef struct {
     uint32_t                  count;    /* records that name it */
     int                       match;    /* scratch of a query */
 } hydra_sessions_name_t;
+
+
+/* a parsed line on its way into the store */
+typedef struct {
+    const char               *start;
+    uint64_t                  offset;
+    uint32_t                  len;
+    uint32_t                  hash;     /* of its id */
+    uint64_t                  lines;    /* the counts before it */
+    uint64_t                  corrupt;
+} hydra_sessions_pending_t;
 
 
 /* a record's sort key, copied out to sort the order from scratch */
@@ -122,7 +139,7 @@ struct hydra_sessions_s {
 
 
 static int hydra_sessions_add(hydra_sessions_t *s,
-    const hydra_session_line_t *line, uint64_t offset, uint32_t len);
+    const hydra_session_line_t *line, const hydra_sessions_pending_t *pl);
 static void hydra_sessions_update(hydra_sessions_t *s, uint32_t r,
     uint32_t repo, uint64_t offset, uint32_t len, int64_t started);
 static int hydra_sessions_in_place(const hydra_sessions_t *s, size_t pos,
@@ -238,13 +255,16 @@ int
 hydra_sessions_feed(hydra_sessions_t *s, const char *buf, size_t len,
     uint64_t offset, size_t *consumed)
 {
-    int                   rc;
-    size_t                n;
-    const char           *p, *end, *nl;
-    hydra_session_line_t  line;
+    int                       rc, cur, pending;
+    size_t                    n;
+    const char               *p, *end, *nl;
+    hydra_session_line_t      line[2];
+    hydra_sessions_pending_t  pl[2];
 
     p = buf;
     end = buf + len;
+    cur = 0;
+    pending = 0;
 
     if (s->skipping) {
         nl = memchr(p, '\n', len);
@@ -278,7 +298,7 @@ hydra_sessions_feed(hydra_sessions_t *s, const char *buf, size_t len,
             rc = HYDRA_ERROR;
 
         } else {
-            rc = hydra_sessions_parse_line(p, n, &line);
+            rc = hydra_sessions_parse_line(p, n, &line[cur]);
         }
 
         if (rc == HYDRA_DECLINED) {
@@ -286,9 +306,8 @@ hydra_sessions_feed(hydra_sessions_t *s, const char *buf, size_t len,
             continue;
         }
 
-        s->lines++;
-
         if (rc != HYDRA_OK) {
+            s->lines++;
             s->corrupt++;
             p = nl + 1;
             continue;
@@ -298,21 +317,55 @@ hydra_sessions_feed(hydra_sessions_t *s, const char *buf, size_t len,
             n--;
         }
 
-        if (hydra_sessions_add(s, &line, offset + (uint64_t) (p - buf),
-                               (uint32_t) n)
-            != HYDRA_OK)
-        {
-            s->lines--;
-            *consumed = p - buf;
-            return HYDRA_ERROR;
+        pl[cur].start = p;
+        pl[cur].offset = offset + (uint64_t) (p - buf);
+        pl[cur].len = (uint32_t) n;
+        pl[cur].hash = hydra_sessions_hash(line[cur].id, line[cur].id_len);
+        pl[cur].lines = s->lines;
+        pl[cur].corrupt = s->corrupt;
+
+        s->lines++;
+
+        /*
+         * A line waits in pl[] while the next is parsed, so that the hash
+         * slot of its id, in a table of megabytes, has time to arrive.
+         */
+
+        if (s->nslots > 0) {
+            hydra_sessions_prefetch(&s->slots[pl[cur].hash
+                                              & (s->nslots - 1)]);
         }
 
+        if (pending && hydra_sessions_add(s, &line[!cur], &pl[!cur])
+                       != HYDRA_OK)
+        {
+            goto failed;
+        }
+
+        pending = 1;
+        cur = !cur;
         p = nl + 1;
+    }
+
+    if (pending && hydra_sessions_add(s, &line[!cur], &pl[!cur]) != HYDRA_OK)
+    {
+        goto failed;
     }
 
     *consumed = p - buf;
 
     return HYDRA_OK;
+
+failed:
+
+    /* the lines from the one that failed on are to be fed again */
+
+    s->lines = pl[!cur].lines;
+    s->corrupt = pl[!cur].corrupt;
+    s->skipping = 0;
+    *consumed = pl[!cur].start - buf;
+
+    return HYDRA_ERROR;
 }
 
 
@@ -580,13 +633,15 @@ hydra_sessions_parse_line(const char *p, size_t len,
         return HYDRA_ERROR;
     }
 
-    /* the scanner let no control byte through but DEL, save by escapes */
+    /* the scanner lets no control byte through but DEL, except escaped */
 
     if (v->escaped ? !hydra_sessions_id_valid(line->id, line->id_len)
                    : memchr(line->id, 0x7f, line->id_len) != NULL)
     {
         return HYDRA_ERROR;
     }
+
+    /* a repo is held to an id's rules, which no slug breaks */
 
     v = &vals[HYDRA_SESSIONS_KEY_REPO];
 
@@ -600,15 +655,17 @@ hydra_sessions_parse_line(const char *p, size_t len,
         line->repo_len = 0;
     }
 
+    /* any length as written, a fraction may be long; tbuf when escaped */
+
     line->started = 0;
     v = &vals[HYDRA_SESSIONS_KEY_STARTED];
 
     if (v->type == HYDRA_SESSIONS_STRING
-        && hydra_sessions_text(v, tbuf, sizeof(tbuf), &ts, &tlen)
-           == HYDRA_OK
-        && hydra_sessions_parse_time(ts, tlen, &line->started) != HYDRA_OK)
+        && hydra_sessions_text(v, tbuf, v->escaped ? sizeof(tbuf) : v->len,
+                               &ts, &tlen)
+           == HYDRA_OK)
     {
-        line->started = 0;
+        (void) hydra_sessions_parse_time(ts, tlen, &line->started);
     }
 
     return HYDRA_OK;
@@ -620,7 +677,7 @@ hydra_sessions_parse_line(const char *p, size_t len,
  * epoch, UTC: "2026-03-05T09:00:00.402113+00:00", also with "Z", any
  * other offset ("+02:00", "+0200", "+02"), a fraction of any length (cut
  * to microseconds) or none, no seconds, no offset (taken as UTC), a " "
- * for the "T", or a date alone.
+ * for the "T", or a date alone.  *us is left alone on error.
  */
 
 int
@@ -749,9 +806,9 @@ hydra_sessions_parse_time(const char *p, size_t len, int64_t *us)
 
 static int
 hydra_sessions_add(hydra_sessions_t *s, const hydra_session_line_t *line,
-    uint64_t offset, uint32_t len)
+    const hydra_sessions_pending_t *pl)
 {
-    uint32_t                r, repo, hash;
+    uint32_t                r, repo;
     hydra_sessions_rec_t   *rec;
     hydra_sessions_slot_t  *slot;
 
@@ -769,11 +826,10 @@ hydra_sessions_add(hydra_sessions_t *s, const hydra_session_line_t *line,
         return HYDRA_ERROR;
     }
 
-    hash = hydra_sessions_hash(line->id, line->id_len);
-    slot = hydra_sessions_slot(s, line->id, line->id_len, hash);
+    slot = hydra_sessions_slot(s, line->id, line->id_len, pl->hash);
 
     if (slot->rec != 0) {
-        hydra_sessions_update(s, slot->rec - 1, repo, offset, len,
+        hydra_sessions_update(s, slot->rec - 1, repo, pl->offset, pl->len,
                               line->started);
         return HYDRA_OK;
     }
@@ -785,9 +841,9 @@ hydra_sessions_add(hydra_sessions_t *s, const hydra_session_line_t *line,
     r = (uint32_t) s->nrecs;
     rec = &s->recs[r];
 
-    rec->offset = offset;
+    rec->offset = pl->offset;
     rec->started = line->started;
-    rec->len = len;
+    rec->len = pl->len;
     rec->id = (uint32_t) s->ids_len;
     rec->repo = repo;
     rec->pos = 0;
@@ -796,7 +852,7 @@ hydra_sessions_add(hydra_sessions_t *s, const hydra_session_line_t *line,
     s->ids[s->ids_len + line->id_len] = '\0';
     s->ids_len += line->id_len + 1;
 
-    slot->hash = hash;
+    slot->hash = pl->hash;
     slot->rec = r + 1;
 
     s->nrecs++;

@@ -48,6 +48,7 @@ typedef struct {
     dev_t                        dev;
     ino_t                        ino;
     off_t                        parsed;
+    time_t                       mtime;      /* at the last sync */
     uint64_t                     corrupt_logged;
     const char                  *error;      /* NULL: readable */
     size_t                       tail_len;
@@ -72,8 +73,8 @@ typedef struct {
 } ngx_http_hydra_sref_t;
 
 
-static ngx_int_t ngx_http_hydra_sessions_args(ngx_http_request_t *r,
-    ngx_http_hydra_sreq_t *sreq);
+static const char *ngx_http_hydra_sessions_args(ngx_http_request_t *r,
+    ngx_http_hydra_sreq_t *sreq, ngx_uint_t *status);
 static ngx_int_t ngx_http_hydra_sessions_sources(ngx_http_request_t *r,
     ngx_http_hydra_sreq_t *sreq);
 static ngx_int_t ngx_http_hydra_sessions_add(ngx_http_hydra_sreq_t *sreq,
@@ -100,6 +101,16 @@ static ngx_int_t ngx_http_hydra_sessions_headers(ngx_http_hydra_sreq_t *sreq,
     ngx_uint_t *readable);
 static int ngx_libc_cdecl ngx_http_hydra_sref_cmp(const void *a,
     const void *b);
+static int ngx_libc_cdecl ngx_http_hydra_sref_id_cmp(const void *a,
+    const void *b);
+
+
+/* HydraFlow's own answer for an unknown session, to the byte */
+
+static ngx_str_t  ngx_http_hydra_not_found =
+    ngx_string("{\"error\":\"Session not found\"}");
+
+static const char  ngx_http_hydra_session_not_found[] = "Session not found";
 
 
 /* per worker: the files it has parsed, and the buffer slices go through */
@@ -140,6 +151,8 @@ ngx_int_t
 ngx_http_hydra_sessions_handler(ngx_http_request_t *r)
 {
     ngx_int_t               rc;
+    ngx_uint_t              status;
+    const char             *error;
     ngx_pool_cleanup_t     *cln;
     ngx_http_hydra_sreq_t  *sreq;
 
@@ -158,9 +171,16 @@ ngx_http_hydra_sessions_handler(ngx_http_request_t *r)
 
     sreq->request = r;
 
-    rc = ngx_http_hydra_sessions_args(r, sreq);
-    if (rc != NGX_OK) {
-        return rc;
+    error = ngx_http_hydra_sessions_args(r, sreq, &status);
+
+    if (error == ngx_http_hydra_session_not_found) {
+        return ngx_http_hydra_send_json(r, NGX_HTTP_NOT_FOUND,
+                                        ngx_http_hydra_not_found.data,
+                                        ngx_http_hydra_not_found.len);
+    }
+
+    if (error != NULL) {
+        return ngx_http_hydra_error(r, status, "%s", error);
     }
 
     if (ngx_http_hydra_sessions_sources(r, sreq) != NGX_OK) {
@@ -190,11 +210,14 @@ ngx_http_hydra_sessions_handler(ngx_http_request_t *r)
 }
 
 
-/* limit, group=repo, repo in any slug form, and the id of the path */
+/*
+ * limit, group=repo, repo in any slug form, and the id of the path; what
+ * is wrong with them, or NULL
+ */
 
-static ngx_int_t
+static const char *
 ngx_http_hydra_sessions_args(ngx_http_request_t *r,
-    ngx_http_hydra_sreq_t *sreq)
+    ngx_http_hydra_sreq_t *sreq, ngx_uint_t *status)
 {
     u_char                      *v;
     size_t                       len, i;
@@ -213,9 +236,8 @@ ngx_http_hydra_sessions_args(ngx_http_request_t *r,
         n = ngx_atoi((u_char *) arg.value, arg.value_len);
 
         if (n == NGX_ERROR || n == 0 || n > NGX_HTTP_HYDRA_LIMIT_MAX) {
-            return ngx_http_hydra_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "limit must be 1 to %d",
-                                        NGX_HTTP_HYDRA_LIMIT_MAX);
+            *status = NGX_HTTP_BAD_REQUEST;
+            return "limit must be 1 to " ngx_value(NGX_HTTP_HYDRA_LIMIT_MAX);
         }
 
         sreq->limit = n;
@@ -227,8 +249,8 @@ ngx_http_hydra_sessions_args(ngx_http_request_t *r,
         if (arg.value_len != sizeof("repo") - 1
             || ngx_strncmp(arg.value, "repo", arg.value_len) != 0)
         {
-            return ngx_http_hydra_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "group can only be \"repo\"");
+            *status = NGX_HTTP_BAD_REQUEST;
+            return "group can only be \"repo\"";
         }
 
         sreq->group = 1;
@@ -243,36 +265,37 @@ ngx_http_hydra_sessions_args(ngx_http_request_t *r,
         if (!hydra_slug_valid((const char *) sreq->id.data, sreq->id.len)
             || ngx_strlchr(sreq->id.data, sreq->id.data + sreq->id.len, '/'))
         {
-            return ngx_http_hydra_error(r, NGX_HTTP_NOT_FOUND,
-                                        "Session not found");
+            return ngx_http_hydra_session_not_found;
         }
     }
 
     hydra_args_find((const char *) r->args.data, r->args.len, "repo", &arg);
 
     if (arg.differ) {
-        return ngx_http_hydra_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "repo is given more than once");
+        *status = NGX_HTTP_BAD_REQUEST;
+        return "repo is given more than once";
     }
 
     if (arg.count == 0) {
-        return NGX_OK;
+        return NULL;
     }
+
+    *status = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     v = ngx_pnalloc(r->pool, arg.value_len + 1);
     if (v == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return "no memory";
     }
 
     len = hydra_args_unescape((char *) v, arg.value, arg.value_len);
 
     if (len == 0 || hydra_slug_is_all((const char *) v, len)) {
-        return NGX_OK;
+        return NULL;
     }
 
     if (!hydra_slug_valid((const char *) v, len)) {
-        return ngx_http_hydra_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "invalid repo slug");
+        *status = NGX_HTTP_BAD_REQUEST;
+        return "invalid repo slug";
     }
 
     /*
@@ -303,12 +326,12 @@ ngx_http_hydra_sessions_args(ngx_http_request_t *r,
 
     sreq->repo_fold = ngx_pnalloc(r->pool, HYDRA_NAME_SIZE);
     if (sreq->repo_fold == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return "no memory";
     }
 
     hydra_slug_fold(sreq->repo_fold, HYDRA_NAME_SIZE, name, ngx_strlen(name));
 
-    return NGX_OK;
+    return NULL;
 }
 
 
@@ -470,6 +493,16 @@ ngx_http_hydra_sessions_add(ngx_http_hydra_sreq_t *sreq, ngx_str_t *path,
         *sfp = sf;
     }
 
+    /* a file named twice (sessions= and the pattern) is read once */
+
+    known = sreq->sources.elts;
+
+    for (i = 0; i < sreq->sources.nelts; i++) {
+        if (known[i] == sf) {
+            return NGX_OK;
+        }
+    }
+
     sfp = ngx_array_push(&sreq->sources);
     if (sfp == NULL) {
         return NGX_ERROR;
@@ -593,6 +626,7 @@ ngx_http_hydra_sfile_sync(ngx_http_hydra_sfile_t *sf, size_t *budget,
     }
 
     size = ngx_file_size(&fi);
+    sf->mtime = ngx_file_mtime(&fi);
 
     if (size < sf->parsed || ngx_http_hydra_sfile_rewritten(sf, log)) {
         ngx_log_error(NGX_LOG_INFO, log, 0,
@@ -823,6 +857,27 @@ ngx_http_hydra_sessions_answer(ngx_http_hydra_sreq_t *sreq)
         }
     }
 
+    /*
+     * A session in two files (HydraFlow copies its old flat file into the
+     * per-repo one) counts once: as the file written last has it.
+     */
+
+    if (n > 1) {
+        ngx_qsort(refs, total, sizeof(ngx_http_hydra_sref_t),
+                  ngx_http_hydra_sref_id_cmp);
+
+        for (i = 0, j = 0; i < total; i++) {
+            if (j > 0 && ngx_strcmp(refs[j - 1].ref.id, refs[i].ref.id) == 0)
+            {
+                continue;
+            }
+
+            refs[j++] = refs[i];
+        }
+
+        total = j;
+    }
+
     ngx_qsort(refs, total, sizeof(ngx_http_hydra_sref_t),
               ngx_http_hydra_sref_cmp);
 
@@ -923,7 +978,7 @@ ngx_http_hydra_sessions_answer(ngx_http_hydra_sreq_t *sreq)
 }
 
 
-/* /api/sessions/{id}: the first file that has it */
+/* /api/sessions/{id} */
 
 static ngx_int_t
 ngx_http_hydra_sessions_one(ngx_http_hydra_sreq_t *sreq)
@@ -931,11 +986,14 @@ ngx_http_hydra_sessions_one(ngx_http_hydra_sreq_t *sreq)
     ngx_str_t                 line;
     ngx_uint_t                i;
     ngx_http_request_t       *r;
-    ngx_http_hydra_sref_t     sref;
+    ngx_http_hydra_sref_t     sref, best;
     ngx_http_hydra_sfile_t  **sources;
 
     r = sreq->request;
     sources = sreq->sources.elts;
+    best.file = NULL;
+
+    /* in several files: as the file written last has it */
 
     for (i = 0; i < sreq->sources.nelts; i++) {
         if (sources[i]->error
@@ -949,13 +1007,20 @@ ngx_http_hydra_sessions_one(ngx_http_hydra_sreq_t *sreq)
 
         sref.file = sources[i];
 
-        if (ngx_http_hydra_sessions_line(r, &sref, &line) == NGX_OK) {
-            return ngx_http_hydra_send_json(r, NGX_HTTP_OK, line.data,
-                                            line.len);
+        if (best.file == NULL || sref.file->mtime > best.file->mtime) {
+            best = sref;
         }
     }
 
-    return ngx_http_hydra_error(r, NGX_HTTP_NOT_FOUND, "Session not found");
+    if (best.file != NULL
+        && ngx_http_hydra_sessions_line(r, &best, &line) == NGX_OK)
+    {
+        return ngx_http_hydra_send_json(r, NGX_HTTP_OK, line.data, line.len);
+    }
+
+    return ngx_http_hydra_send_json(r, NGX_HTTP_NOT_FOUND,
+                                    ngx_http_hydra_not_found.data,
+                                    ngx_http_hydra_not_found.len);
 }
 
 
@@ -1077,6 +1142,30 @@ ngx_http_hydra_sref_cmp(const void *a, const void *b)
 
     if (x->ref.offset != y->ref.offset) {
         return x->ref.offset < y->ref.offset ? 1 : -1;
+    }
+
+    return 0;
+}
+
+
+/* by id, and for one id the file written last first */
+
+static int ngx_libc_cdecl
+ngx_http_hydra_sref_id_cmp(const void *a, const void *b)
+{
+    const ngx_http_hydra_sref_t  *x = a;
+    const ngx_http_hydra_sref_t  *y = b;
+
+    int  rc;
+
+    rc = ngx_strcmp(x->ref.id, y->ref.id);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (x->file->mtime != y->file->mtime) {
+        return x->file->mtime < y->file->mtime ? 1 : -1;
     }
 
     return 0;

@@ -25,7 +25,6 @@ import os
 import random
 import re
 import select
-import threading
 import time
 
 import pytest
@@ -34,7 +33,7 @@ from lib.hydra_nginx import wait_entry, wait_up
 
 
 WORKER_HEADER = "add_header X-Worker $pid always;"
-LINE_MAX = 1024 * 1024              # a longer line is corrupt (README)
+LINE_MAX = 1024 * 1024      # a longer line is corrupt (hydra_sessions.h)
 EPOCH = datetime.datetime(2026, 3, 5, 9, 0, 0,
                           tzinfo=datetime.timezone.utc)
 
@@ -124,10 +123,12 @@ def parse_file(data):
 
 
 def reference(*datas, repo=None, limit=50):
-    """[(session, raw line)] newest started_at first, at most limit."""
-    items = []
+    """[(session, raw line)] newest started_at first, at most limit; an id
+    in several files is there once (the later file's line)."""
+    merged = {}
     for data in datas:
-        items.extend(parse_file(data).values())
+        merged.update(parse_file(data))
+    items = list(merged.values())
     if repo is not None:
         items = [it for it in items
                  if fold(str(it[0].get("repo") or "")) == fold(repo)]
@@ -194,10 +195,17 @@ def expect_body(ngx, path, body):
     return on_every_worker(ngx, path, check)
 
 
-def expect_missing(ngx, id_):
+def expect_missing(ngx, id_, exact=False):
+    """GET /api/sessions/{id} is a 404 "Session not found" on every worker;
+    exact: the body is HydraFlow's very {"error":"Session not found"} (a
+    test of its own, so that the other tests check what they are about)."""
     def check(r):
         assert r.status == 404, r
-        assert r.json() == {"error": "Session not found"}
+        assert r.is_json(), r
+        if exact:
+            assert r.json() == {"error": "Session not found"}
+        else:
+            assert r.json().get("error") == "Session not found"
     return on_every_worker(ngx, "/api/sessions/" + id_, check)
 
 
@@ -227,7 +235,15 @@ def facts(r, header="x-hydra-sessions"):
     return out
 
 
-def expect_facts(ngx, path, want):
+def facts_of(value):
+    """facts() of an X-Hydra-Sessions value."""
+    class R:
+        headers = {"x-hydra-sessions": value}
+    return facts(R)
+
+
+def expect_facts(ngx, want):
+    """X-Hydra-Sessions says want ({path: (sessions, corrupt)})."""
     def check(r):
         assert r.status == 200, r
         assert facts(r) == want
@@ -265,7 +281,7 @@ def test_appends_end_line_wins_and_new_session_first(nginx, tmp_path):
     assert doc[1]["ended_at"] == a_end["ended_at"]
     assert doc[1]["issues_processed"] == [7]
     expect_body(ngx, "/api/sessions/" + a["id"], line(a_end)[:-1])
-    expect_facts(ngx, path, {str(path): (2, 0)})
+    expect_facts(ngx, {str(path): (2, 0)})
 
     # a new session starts: first in the list
     c = start("acme/api", 200)
@@ -274,7 +290,7 @@ def test_appends_end_line_wins_and_new_session_first(nginx, tmp_path):
     r = expect_body(ngx, "/api/sessions", ref_body(data))
     assert ids(r) == [c["id"], b["id"], a["id"]]
     assert r.json()[0]["status"] == "active"
-    expect_facts(ngx, path, {str(path): (3, 0)})
+    expect_facts(ngx, {str(path): (3, 0)})
 
     # ... and its end, the file growing by one line at a time
     append(path, line(end(c, ok=3)))
@@ -314,20 +330,21 @@ def test_prune_rename_over_is_read_again(nginx, tmp_path):
     r = expect_body(ngx, "/api/sessions/" + new["id"],
                     line(end(new, ok=4))[:-1])
     assert r.json()["issues_succeeded"] == 4
-    expect_facts(ngx, path, {str(path): (13, 0)})
+    expect_facts(ngx, {str(path): (13, 0)})
 
 
 def _same_size_contents():
     """Two files of the same length with different sessions, whose last
     64 bytes differ too (the part the module compares)."""
-    def content(day, processed):
+    def content(day, processed, ok, failed):
         out = b""
         for i in range(6):
             s = start("acme/api", day * 86400 + 60 * i)
-            out += line(s) + line(end(s, processed=processed))
+            out += line(s) + line(end(s, processed=processed, ok=ok,
+                                      failed=failed))
         return out
-    old = content(0, (11, 12))
-    new = content(1, (71, 72))
+    old = content(0, (11, 12), 1, 1)
+    new = content(1, (71, 72), 3, 2)
     assert len(old) == len(new)
     assert old[-64:] != new[-64:]
     assert not set(parse_file(old)) & set(parse_file(new))
@@ -352,7 +369,7 @@ def test_rewrite_in_place_same_size_and_truncations(nginx, tmp_path):
     expect_body(ngx, "/api/sessions", ref_body(new))
     for gone in parse_file(old):
         expect_missing(ngx, gone)
-    expect_facts(ngx, path, {str(path): (6, 0)})
+    expect_facts(ngx, {str(path): (6, 0)})
     prime(ngx)
 
     # shorter: the file shrank under the parsed offset
@@ -361,7 +378,7 @@ def test_rewrite_in_place_same_size_and_truncations(nginx, tmp_path):
         f.truncate(0)
         f.write(shorter)
     expect_body(ngx, "/api/sessions", ref_body(shorter))
-    expect_facts(ngx, path, {str(path): (2, 0)})
+    expect_facts(ngx, {str(path): (2, 0)})
     prime(ngx)
 
     # longer: grown past the parsed offset, but the bytes before it changed
@@ -373,7 +390,7 @@ def test_rewrite_in_place_same_size_and_truncations(nginx, tmp_path):
         f.write(longer)
     assert os.stat(path).st_ino == ino
     expect_body(ngx, "/api/sessions", ref_body(longer))
-    expect_facts(ngx, path, {str(path): (8, 0)})
+    expect_facts(ngx, {str(path): (8, 0)})
     for gone in parse_file(shorter):
         expect_missing(ngx, gone)
 
@@ -402,7 +419,7 @@ def test_rotation(nginx, tmp_path):
     path.write_bytes(v2)
     expect_body(ngx, "/api/sessions", ref_body(v2))
     expect_missing(ngx, sid("acme/api", 0))
-    expect_facts(ngx, path, {str(path): (1, 0)})
+    expect_facts(ngx, {str(path): (1, 0)})
 
     # writes to the rotated file are not seen, writes to the new one are
     append(rotated, line(start("acme/api", 9999)))
@@ -416,7 +433,7 @@ def test_rotation(nginx, tmp_path):
     v3 = b"".join(line(start("acme/tools", 1000 + i)) for i in range(5))
     path.write_bytes(v3)
     expect_body(ngx, "/api/sessions", ref_body(v3))
-    expect_facts(ngx, path, {str(path): (5, 0)})
+    expect_facts(ngx, {str(path): (5, 0)})
 
 
 def test_torn_last_line_waits_for_its_newline(nginx, tmp_path):
@@ -435,7 +452,7 @@ def test_torn_last_line_waits_for_its_newline(nginx, tmp_path):
     r = expect_body(ngx, "/api/sessions", ref_body(data))
     assert [s["status"] for s in r.json()] == ["active", "active"]
     expect_body(ngx, "/api/sessions/" + s1["id"], line(s1)[:-1])
-    expect_facts(ngx, path, {str(path): (2, 0)})
+    expect_facts(ngx, {str(path): (2, 0)})
 
     # the rest of it, and half of a new session's start line
     s3 = start("acme/api", 200)
@@ -446,9 +463,9 @@ def test_torn_last_line_waits_for_its_newline(nginx, tmp_path):
     assert ids(r) == [s2["id"], s1["id"]]
     assert r.json()[1]["issues_succeeded"] == 5
     expect_missing(ngx, s3["id"])
-    expect_facts(ngx, path, {str(path): (2, 0)})
+    expect_facts(ngx, {str(path): (2, 0)})
 
-    # one more byte, still no newline
+    # more of it, still no newline
     append(path, l3[40:-2])
     expect_ids(ngx, "/api/sessions", [s2["id"], s1["id"]])
     expect_missing(ngx, s3["id"])
@@ -459,7 +476,7 @@ def test_torn_last_line_waits_for_its_newline(nginx, tmp_path):
     r = expect_body(ngx, "/api/sessions", ref_body(data))
     assert ids(r) == [s3["id"], s2["id"], s1["id"]]
     expect_body(ngx, "/api/sessions/" + s3["id"], l3[:-1])
-    expect_facts(ngx, path, {str(path): (3, 0)})
+    expect_facts(ngx, {str(path): (3, 0)})
 
 
 def test_garbage_lines_skipped_and_counted(nginx, tmp_path):
@@ -492,7 +509,7 @@ def test_garbage_lines_skipped_and_counted(nginx, tmp_path):
     assert ref_ids(content) == [g[3]["id"], g[2]["id"], g[1]["id"],
                                 g[0]["id"]]
     expect_body(ngx, "/api/sessions", want)
-    expect_facts(ngx, path, {str(path): (4, corrupt)})
+    expect_facts(ngx, {str(path): (4, corrupt)})
     expect_body(ngx, "/api/sessions/" + g[1]["id"], line(g[1])[:-1])
     for bad in ("huge-line", "in-an-array", "unterminated"):
         expect_missing(ngx, bad)
@@ -502,7 +519,7 @@ def test_garbage_lines_skipped_and_counted(nginx, tmp_path):
     data = path.read_bytes()
     corrupt += 1
     expect_body(ngx, "/api/sessions", ref_body(data))
-    expect_facts(ngx, path, {str(path): (5, corrupt)})
+    expect_facts(ngx, {str(path): (5, corrupt)})
 
     # a line over the limit written in two parts: counted once, and the
     # line after it is read
@@ -519,7 +536,7 @@ def test_garbage_lines_skipped_and_counted(nginx, tmp_path):
     data = path.read_bytes()
     corrupt += 1
     expect_body(ngx, "/api/sessions", ref_body(data))
-    expect_facts(ngx, path, {str(path): (6, corrupt)})
+    expect_facts(ngx, {str(path): (6, corrupt)})
     expect_missing(ngx, "long-line")
 
     log = ngx.read_error_log()
@@ -627,6 +644,24 @@ def test_limit(nginx, tmp_path):
         on_every_worker(ngx, "/api/sessions?limit=" + bad, check,
                         per_worker=1)
 
+    # the 400 says keep-alive: the connection answers the next request
+    conn = ngx.connection()
+    try:
+        r = ngx.get("/api/sessions?limit=0", conn=conn)
+        assert r.status == 400, r
+        try:
+            r = ngx.get("/api/sessions?limit=5", conn=conn)
+        except (http.client.HTTPException, OSError) as exc:
+            pytest.fail("GET /api/sessions?limit=5 on the keep-alive "
+                        "connection of a 400: %r\nerror.log: %s"
+                        % (exc, "\n".join(ngx.bad_log_lines()[-2:])))
+        assert r.status == 200 and r.body == ref_body(content, limit=5), r
+    finally:
+        conn.close()
+    assert not ngx.bad_log_lines(), \
+        "a refused limit must not log [alert]/[crit]:\n" \
+        + "\n".join(ngx.bad_log_lines()[:5])
+
 
 def test_group_by_repo(nginx, tmp_path):
     path = tmp_path / "sessions.jsonl"
@@ -665,7 +700,6 @@ def test_session_by_id_and_head(nginx, tmp_path):
     assert r.json() == a_end
     expect_body(ngx, "/api/sessions/" + b["id"], line(b)[:-1])
     expect_missing(ngx, "acme-api-20990101T000000")
-    expect_missing(ngx, a["id"] + "x")
 
     get = ngx.get("/api/sessions")
     assert get.status == 200 and get.body == ref_body(path.read_bytes())
@@ -687,6 +721,18 @@ def test_session_by_id_and_head(nginx, tmp_path):
     nf = ngx.get("/api/sessions/nope")
     on_every_worker(ngx, "/api/sessions/nope", head_of(len(nf.body), 404),
                     method="HEAD")
+
+
+def test_unknown_session_is_hydraflows_404(nginx, tmp_path):
+    """README: 404 {"error":"Session not found"} as HydraFlow does."""
+    path = tmp_path / "sessions.jsonl"
+    a = start("acme/api", 0)
+    path.write_bytes(lines(a))
+    ngx = start_nginx(nginx, path)
+    expect_missing(ngx, "acme-api-20990101T000000", exact=True)
+    expect_missing(ngx, a["id"] + "x", exact=True)
+    # an id no session can have (a space) is not found either
+    expect_missing(ngx, "no%20such%20id", exact=True)
 
 
 # ---------------------------------------------------------------------------
@@ -745,7 +791,7 @@ def test_thousand_sessions_match_the_reference(nginx, tmp_path):
                     ref_body(data, repo=repo, limit=1000))
         expect_body(ngx, "/api/sessions?limit=13&repo=" + repo,
                     ref_body(data, repo=repo, limit=13))
-    expect_facts(ngx, path, {str(path): (1000, 0)})
+    expect_facts(ngx, {str(path): (1000, 0)})
 
     def grouped(r):
         assert r.status == 200, r
@@ -795,7 +841,7 @@ def test_several_sources_partial_and_all_missing(fleet, nginx, tmp_path):
     ngx = start_nginx(
         nginx, shared, supervisor=sup,
         repos=["acme/web %s sessions=%s" % (web.address, web_file)],
-        http_extra="hydra_repo_sessions %s/{slug}/{key}/sessions.jsonl;"
+        http_extra='hydra_repo_sessions "%s/{slug}/{key}/sessions.jsonl";'
                    % hf)
     wait_up(ngx, [tools, web])
     wait_entry(ngx, slug="tools", repo="acme/tools", key="acme-tools")
@@ -860,48 +906,67 @@ def test_several_sources_partial_and_all_missing(fleet, nginx, tmp_path):
                 ref_body(tools_data, limit=1000))
 
 
-def test_a_session_in_two_sources_is_answered_once(fleet, nginx, tmp_path):
-    """HydraFlow copies the old flat sessions.jsonl into the repo-scoped
-    one on first run (hydraflow-api.md 3): with both configured, a session
-    is in two files.  And a `sessions=` path may be the one the pattern
-    gives.  Either way an answer holds each id once."""
-    sup = fleet.supervisor()
-    tools = fleet.repo("acme/tools", supervisor=sup)
-    web = fleet.repo("acme/web")
-    sup.add(tools, slug="tools")
-    hf = tmp_path / "hf"
-    shared = tmp_path / "sessions.jsonl"
-    tools_file = hf / "tools" / "acme-tools" / "sessions.jsonl"
-    web_file = hf / "acme/web" / "acme-web" / "sessions.jsonl"
-    for p in (tools_file, web_file):
-        p.parent.mkdir(parents=True)
-
-    old = [start("acme/tools", 100 * i) for i in range(3)]
-    shared_data = lines(*old)
-    tools_data = shared_data + lines(end(old[2]), start("acme/tools", 900))
-    web_data = lines(start("acme/web", 50), start("acme/web", 150))
-    shared.write_bytes(shared_data)
-    tools_file.write_bytes(tools_data)
-    web_file.write_bytes(web_data)
-
-    ngx = start_nginx(
-        nginx, shared, supervisor=sup,
-        repos=["acme/web %s sessions=%s" % (web.address, web_file)],
-        http_extra="hydra_repo_sessions %s/{slug}/{key}/sessions.jsonl;"
-                   % hf)
-    wait_up(ngx, [tools, web])
-    wait_entry(ngx, slug="tools", repo="acme/tools", key="acme-tools")
-
-    want = ref_ids(tools_data, web_data, limit=1000)
-    assert len(want) == 6
-
-    def once(r):
+def answered_once(want):
+    def check(r):
         assert r.status == 200, r
         got = ids(r)
         dup = sorted(i for i, n in collections.Counter(got).items() if n > 1)
         assert not dup, "ids answered more than once: %s\n%s" % (dup, got)
         assert got == want
-    on_every_worker(ngx, "/api/sessions?limit=1000", once)
+    return check
+
+
+def test_a_session_copied_to_the_repo_file_is_answered_once(fleet, nginx,
+                                                           tmp_path):
+    """HydraFlow copies the old flat sessions.jsonl into the repo-scoped
+    one on first run (hydraflow-api.md 3): with the old file still named
+    by hydra_sessions, a session is in two files; the answer holds each id
+    once, as load_sessions does."""
+    sup = fleet.supervisor()
+    tools = fleet.repo("acme/tools", supervisor=sup)
+    sup.add(tools, slug="tools")
+    hf = tmp_path / "hf"
+    shared = tmp_path / "sessions.jsonl"
+    tools_file = hf / "tools" / "acme-tools" / "sessions.jsonl"
+    tools_file.parent.mkdir(parents=True)
+
+    old = [start("acme/tools", 100 * i) for i in range(3)]
+    shared_data = lines(*old)
+    tools_data = shared_data + lines(end(old[2]), start("acme/tools", 900))
+    shared.write_bytes(shared_data)
+    tools_file.write_bytes(tools_data)
+
+    ngx = start_nginx(
+        nginx, shared, supervisor=sup,
+        http_extra='hydra_repo_sessions "%s/{slug}/{key}/sessions.jsonl";'
+                   % hf)
+    wait_up(ngx, [tools])
+    wait_entry(ngx, slug="tools", repo="acme/tools", key="acme-tools")
+
+    want = ref_ids(shared_data, tools_data, limit=1000)
+    assert len(want) == 4
+    on_every_worker(ngx, "/api/sessions?limit=1000", answered_once(want))
+
+
+def test_a_file_named_twice_is_read_once(fleet, nginx, tmp_path):
+    """A `sessions=` path that is also the one hydra_repo_sessions gives
+    for that repo: its sessions are answered once."""
+    web = fleet.repo("acme/web")
+    hf = tmp_path / "hf"
+    web_file = hf / "acme/web" / "acme-web" / "sessions.jsonl"
+    web_file.parent.mkdir(parents=True)
+    web_data = lines(start("acme/web", 50), start("acme/web", 150))
+    web_file.write_bytes(web_data)
+
+    ngx = start_nginx(
+        nginx, repos=["acme/web %s sessions=%s" % (web.address, web_file)],
+        http_extra='hydra_repo_sessions "%s/{slug}/{key}/sessions.jsonl";'
+                   % hf)
+    wait_up(ngx, [web])
+
+    want = ref_ids(web_data, limit=1000)
+    assert len(want) == 2
+    on_every_worker(ngx, "/api/sessions?limit=1000", answered_once(want))
 
 
 # ---------------------------------------------------------------------------
@@ -1006,12 +1071,6 @@ def test_large_file_worker_stays_responsive(nginx, tmp_path):
     expect_body(ngx, "/api/sessions?limit=20", want)
     expect_body(ngx, "/api/sessions?limit=50&repo=acme/r4",
                 ref_body(data, repo="acme/r4"))
-
-
-def facts_of(value):
-    class R:
-        headers = {"x-hydra-sessions": value}
-    return facts(R)
 
 
 # ---------------------------------------------------------------------------

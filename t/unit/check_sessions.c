@@ -67,6 +67,10 @@ static char *hydra_nested(int depth);
 static hydra_sessions_t  *s;
 
 
+/*
+ * a small sessions.jsonl: starts, a's end, b's corrupt end, blank and
+ * CRLF lines, garbage, a null repo (c), and d at +02:00 tied with b
+ */
 static const char  *hydra_test_file =
     "{\"id\":\"a\",\"repo\":\"acme/api\","
     "\"started_at\":\"2026-03-05T09:00:00+00:00\",\"status\":\"active\"}\n"
@@ -516,6 +520,38 @@ START_TEST(test_time_fractions)
     hydra_check_time("2026-03-05T09:00:00.4021139999Z", HYDRA_TEST_STARTED);
     hydra_check_time("2026-03-05T09:00:00.402113999999999999999+00:00",
                      HYDRA_TEST_STARTED);
+}
+END_TEST
+
+
+START_TEST(test_time_long_fraction_in_line)
+{
+    char                  buf[512];
+    hydra_session_line_t  line;
+
+    /* longer than any buffer: read in place */
+    snprintf(buf, sizeof(buf), "{\"id\":\"x\",\"started_at\":"
+             "\"2026-03-05T09:00:00.402113%0200dZ\"}", 0);
+
+    line.started = 0;
+    ck_assert_int_eq(hydra_sessions_parse_line(buf, strlen(buf), &line),
+                     HYDRA_OK);
+    ck_assert(line.started == HYDRA_TEST_STARTED);
+
+    /* escaped, it has to fit the buffer it is decoded into: 0 */
+    snprintf(buf, sizeof(buf), "{\"id\":\"x\",\"started_at\":"
+             "\"2026-03-05T09:00:00.402113%0200d\\u005a\"}", 0);
+
+    ck_assert_int_eq(hydra_sessions_parse_line(buf, strlen(buf), &line),
+                     HYDRA_OK);
+    ck_assert(line.started == 0);
+
+    snprintf(buf, sizeof(buf), "{\"id\":\"x\",\"started_at\":"
+             "\"2026-03-05T09:00:00.402113\\u005a\"}");
+
+    ck_assert_int_eq(hydra_sessions_parse_line(buf, strlen(buf), &line),
+                     HYDRA_OK);
+    ck_assert(line.started == HYDRA_TEST_STARTED);
 }
 END_TEST
 
@@ -1368,6 +1404,7 @@ hydra_sessions_suite(void)
     tc = tcase_create("started_at");
     tcase_add_test(tc, test_time_forms);
     tcase_add_test(tc, test_time_fractions);
+    tcase_add_test(tc, test_time_long_fraction_in_line);
     tcase_add_test(tc, test_time_bad);
     tcase_add_test(tc, test_time_leap_years);
     suite_add_tcase(su, tc);
