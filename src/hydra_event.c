@@ -121,8 +121,9 @@ static const yajl_callbacks  hydra_event_callbacks = {
  * The frame must be one JSON object with exactly one "type", a non-empty
  * string; its "id" (a non-negative integer, else source_id is null and
  * ev->source_id -1), "source_id" and "repo" are replaced, the rest is
- * copied in order, numbers as written.  HYDRA_ERROR: not such a frame;
- * HYDRA_DECLINED: the rest is longer than rest_size.
+ * copied in order, numbers as written, and each byte of a string that is
+ * not UTF-8 as U+FFFD.  repo_key NULL writes "repo":null.  HYDRA_ERROR:
+ * not such a frame; HYDRA_DECLINED: the rest is longer than rest_size.
  */
 
 int

@@ -16,7 +16,8 @@
  *
  * since the repos' ids clash.  What is made here is the "rest": every
  * member after the head, and the closing brace.  Written with yajl_gen,
- * numbers as the repo wrote them.  No nginx headers.
+ * numbers as the repo wrote them, strings as strict UTF-8 (a browser
+ * fails its WebSocket on anything else).  No nginx headers.
  */
 
 

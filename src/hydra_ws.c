@@ -51,7 +51,8 @@ hydra_ws_parser_init(hydra_ws_parser_t *p, hydra_ws_role_e role,
 /*
  * Reads from buf and returns:
  *
- *   HYDRA_OK      frame holds the next piece of a frame (see hydra_ws.h);
+ *   HYDRA_OK      frame holds the next piece of a frame (see hydra_ws.h;
+ *                 frame is set only then);
  *   HYDRA_AGAIN   all of buf was taken in (kept in the parser), and the
  *                 next piece needs more bytes;
  *   HYDRA_ERROR   the peer broke the protocol; p->close_code is the code
@@ -63,7 +64,8 @@ hydra_ws_parser_init(hydra_ws_parser_t *p, hydra_ws_role_e role,
  * in any split, one at a time included: errors are found at the first
  * byte that makes them certain (a header as soon as its first two bytes
  * are in, a too big message from its length alone, bad UTF-8 at the
- * first byte that cannot be part of a character).
+ * first byte that cannot be part of a character).  After a CLOSE the
+ * caller stops reading: the parser would go on.
  */
 
 int
@@ -106,10 +108,11 @@ hydra_ws_parse(hydra_ws_parser_t *p, const unsigned char *buf, size_t len,
 
 
 /*
- * A frame header is 2 to 14 bytes.  Writes fin, opcode, rsv and mask bit
- * plus 4 mask bytes: 2, 4 or 10 bytes, and 4 more with a mask.  The
- * length is written in its shortest form.  The payload is not touched:
- * mask it with hydra_ws_mask(payload, len, mask, 0).
+ * Writes a frame header: fin and opcode (no reserved bit), the length in
+ * its shortest form (2, 4 or 10 bytes in all), and the mask if one is
+ * given (4 bytes more); dst needs HYDRA_WS_HEADER_MAX bytes.  Returns the
+ * length.  The payload is left to the caller: a client masks it with
+ * hydra_ws_mask(payload, len, mask, 0).
  */
 
 size_t
@@ -380,8 +383,22 @@ hydra_ws_client_response(const char *buf, size_t len, size_t *header_len,
         return HYDRA_ERROR;
     }
 
-    p = buf;
     end = buf + len;
+    eol = memchr(buf, '\n', len);
+
+    if (eol == NULL) {
+        return HYDRA_AGAIN;
+    }
+
+    /* the status line is "HTTP/1.1 101" (matched), then its end or " " */
+
+    n = ((eol > buf && eol[-1] == '\r') ? eol - 1 : eol) - buf;
+
+    if (n > HYDRA_WS_STATUS_LEN && buf[HYDRA_WS_STATUS_LEN] != ' ') {
+        return HYDRA_ERROR;
+    }
+
+    p = eol + 1;
     upgrade = 0;
     connection = 0;
     found = 0;
@@ -394,22 +411,6 @@ hydra_ws_client_response(const char *buf, size_t len, size_t *header_len,
         }
 
         line = (eol > p && eol[-1] == '\r') ? eol - 1 : eol;
-
-        if (p == buf) {
-
-            /* the status line: "HTTP/1.1 101", then the end or a reason */
-
-            n = line - p;
-
-            if (n < HYDRA_WS_STATUS_LEN
-                || (n > HYDRA_WS_STATUS_LEN && p[HYDRA_WS_STATUS_LEN] != ' '))
-            {
-                return HYDRA_ERROR;
-            }
-
-            p = eol + 1;
-            continue;
-        }
 
         if (line == p) {
             break;

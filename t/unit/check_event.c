@@ -138,7 +138,7 @@ END_TEST
 
 START_TEST(test_tag_odd_ids)
 {
-    size_t  i;
+    size_t                i;
     static const struct {
         const char  *frame;
         long long    source_id;
@@ -213,8 +213,9 @@ END_TEST
 
 START_TEST(test_tag_bad_utf8)
 {
-    size_t       i;
-    yajl_val     data;
+    char                  frame[256];
+    size_t                i;
+    yajl_val              data;
     static const struct {
         const char  *in;
         const char  *out;
@@ -228,9 +229,15 @@ START_TEST(test_tag_bad_utf8)
         { "\\udc00", HYDRA_TEST_FFFD HYDRA_TEST_FFFD HYDRA_TEST_FFFD },
         { "\\ud800", "?" },
         { "\\ud83d\\ude80", "\xf0\x9f\x9a\x80" },
-        { "\xf0\x9f\x9a\x80\xef\xbf\xbf", "\xf0\x9f\x9a\x80\xef\xbf\xbf" }
+        { "\xe0\x80\xaf", HYDRA_TEST_FFFD HYDRA_TEST_FFFD HYDRA_TEST_FFFD },
+        { "\xf0\x80\x80\xaf", HYDRA_TEST_FFFD HYDRA_TEST_FFFD
+                                HYDRA_TEST_FFFD HYDRA_TEST_FFFD },
+        { "\xf8\x88\x80\x80\x80", HYDRA_TEST_FFFD HYDRA_TEST_FFFD
+                                HYDRA_TEST_FFFD HYDRA_TEST_FFFD
+                                HYDRA_TEST_FFFD },
+        { "\xf0\x9f\x9a\x80\xef\xbf\xbf",
+          "\xf0\x9f\x9a\x80\xef\xbf\xbf" }
     };
-    char         frame[256];
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(frame, sizeof(frame),
@@ -282,7 +289,7 @@ END_TEST
 
 START_TEST(test_tag_refused)
 {
-    size_t  i;
+    size_t              i;
     static const char  *frames[] = {
         "", "   ", "[]", "[{'type':'x'}]", "'type'", "5", "null", "true",
         "{", "{'type':'x'", "{'type':'x',}", "{'type':'x'} x",
@@ -404,6 +411,10 @@ START_TEST(test_tag_timestamp)
     yajl_tree_free(out);
     out = hydra_tagged("{'timestamp':'a','type':'x','timestamp':'b'}");
     ck_assert_str_eq(ev.timestamp, "b");
+
+    yajl_tree_free(out);
+    out = hydra_tagged("{'timestamp':'a','type':'x','timestamp':null}");
+    ck_assert_str_eq(ev.timestamp, "");
 
     yajl_tree_free(out);
     memset(ts, '1', 100);
@@ -569,8 +580,8 @@ END_TEST
 
 START_TEST(test_make_refused)
 {
-    char    *deep;
-    size_t   i, need;
+    char               *deep;
+    size_t              i, need;
     static const char  *data[] = {
         "", "[1]", "5", "\"x\"", "null", "{", "{\"a\":1} x", "{\"a\":1}{}",
         NULL
@@ -676,13 +687,14 @@ END_TEST
 
 START_TEST(test_types_bad)
 {
+    char                *arg;
     size_t               i;
-    hydra_event_types_t  t;
-    static const char  *args[] = {
+    static const char   *args[] = {
         ",", ",a", "a,", "a,,b", "A", "worker-update", "a b", "a+b", "a;b",
         "a%2", "a%2Db", "a%20b", "%2Ca", "a%2C", "\xc3\xa9", "a.b", "a*",
         NULL
     };
+    hydra_event_types_t  t;
 
     for (i = 0; args[i] != NULL; i++) {
         hydra_check_types(args[i], HYDRA_ERROR, 0);
@@ -691,6 +703,17 @@ START_TEST(test_types_bad)
     /* a NUL inside the value */
     ck_assert_int_eq(hydra_event_types_parse("a\0b", 3, &t), HYDRA_ERROR);
     ck_assert_uint_eq(t.n, 0);
+
+    /* an escape cut by the end of the value, read no further */
+    arg = malloc(3);
+    ck_assert_ptr_nonnull(arg);
+    memcpy(arg, "a%2", 3);
+    ck_assert_int_eq(hydra_event_types_parse(arg, 3, &t), HYDRA_ERROR);
+    free(arg);
+
+    ck_assert_int_eq(hydra_event_types_parse("a%2Cb", 3, &t), HYDRA_ERROR);
+    ck_assert_int_eq(hydra_event_types_parse("a%2Cb", 4, &t), HYDRA_ERROR);
+    ck_assert_int_eq(hydra_event_types_parse("a%2Cb", 5, &t), HYDRA_OK);
 }
 END_TEST
 

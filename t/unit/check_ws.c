@@ -105,7 +105,7 @@ static unsigned char        stream[HYDRA_TEST_STREAM];
 
 START_TEST(test_rfc_hello_unmasked)
 {
-    hydra_test_run_t     run;
+    hydra_test_run_t            run;
     static const unsigned char  bytes[] = {
         0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f
     };
@@ -125,7 +125,7 @@ END_TEST
 
 START_TEST(test_rfc_hello_masked)
 {
-    hydra_test_run_t     run;
+    hydra_test_run_t            run;
     static const unsigned char  bytes[] = {
         0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
     };
@@ -144,7 +144,7 @@ END_TEST
 
 START_TEST(test_rfc_fragmented)
 {
-    hydra_test_run_t     run;
+    hydra_test_run_t            run;
     static const unsigned char  bytes[] = {
         0x01, 0x03, 0x48, 0x65, 0x6c,
         0x80, 0x02, 0x6c, 0x6f
@@ -168,7 +168,7 @@ END_TEST
 
 START_TEST(test_rfc_ping_pong)
 {
-    hydra_test_run_t     run;
+    hydra_test_run_t            run;
     static const unsigned char  ping[] = {
         0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f
     };
@@ -199,9 +199,9 @@ END_TEST
 
 START_TEST(test_rfc_256_bytes)
 {
-    size_t               i;
-    hydra_test_run_t     run;
-    unsigned char        payload[256];
+    size_t            i;
+    hydra_test_run_t  run;
+    unsigned char     payload[256];
 
     stream[0] = 0x82;
     stream[1] = 0x7e;
@@ -228,9 +228,9 @@ END_TEST
 
 START_TEST(test_rfc_64k)
 {
-    size_t               i, n;
-    unsigned char       *payload;
-    hydra_test_run_t     run;
+    size_t                      i, n;
+    unsigned char              *payload;
+    hydra_test_run_t            run;
     static const unsigned char  header[] = {
         0x82, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00
     };
@@ -280,10 +280,10 @@ END_TEST
 
 START_TEST(test_split_mixed_stream)
 {
-    int                  role;
-    size_t               n;
-    hydra_test_run_t     run;
-    unsigned char        bin[300];
+    int               role;
+    size_t            n;
+    hydra_test_run_t  run;
+    unsigned char     bin[300];
 
     memset(bin, 0xa5, sizeof(bin));
 
@@ -327,10 +327,10 @@ END_TEST
 
 START_TEST(test_split_again_consumes)
 {
-    int                  rc;
-    size_t               consumed;
-    hydra_ws_frame_t     f;
-    hydra_ws_parser_t    p;
+    int                         rc;
+    size_t                      consumed;
+    hydra_ws_frame_t            f;
+    hydra_ws_parser_t           p;
     static const unsigned char  bytes[] = {
         0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f
     };
@@ -379,10 +379,10 @@ END_TEST
 
 START_TEST(test_split_several_frames_one_buffer)
 {
-    int                  rc;
-    size_t               consumed, n;
-    hydra_ws_frame_t     f;
-    hydra_ws_parser_t    p;
+    int                rc;
+    size_t             consumed, n;
+    hydra_ws_frame_t   f;
+    hydra_ws_parser_t  p;
 
     n = hydra_add(stream, 0, HYDRA_WS_CLIENT, HYDRA_WS_TEXT, 1, "ab", 2);
     n = hydra_add(stream, n, HYDRA_WS_CLIENT, HYDRA_WS_TEXT, 1, "cd", 2);
@@ -409,11 +409,11 @@ END_TEST
 
 START_TEST(test_split_masked_pieces)
 {
-    int                  rc;
-    size_t               consumed, n, i;
-    hydra_ws_frame_t     f;
-    hydra_ws_parser_t    p;
-    unsigned char        payload[HYDRA_WS_CHUNK + 10];
+    int                rc;
+    size_t             consumed, n, i;
+    hydra_ws_frame_t   f;
+    hydra_ws_parser_t  p;
+    unsigned char      payload[HYDRA_WS_CHUNK + 10];
 
     for (i = 0; i < sizeof(payload); i++) {
         payload[i] = (unsigned char) ('a' + i % 26);
@@ -452,7 +452,7 @@ END_TEST
 
 START_TEST(test_split_noncanonical_length)
 {
-    hydra_test_run_t     run;
+    hydra_test_run_t            run;
     static const unsigned char  bytes[] = {
         0x81, 0x7e, 0x00, 0x05, 'H', 'e', 'l', 'l', 'o',
         0x81, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 'h', 'i'
@@ -524,8 +524,8 @@ END_TEST
 
 START_TEST(test_error_control_too_long)
 {
-    size_t         n;
-    unsigned char  payload[126];
+    size_t                      n;
+    unsigned char               payload[126];
     static const unsigned char  ping[] = { 0x89, 0x7e, 0x00, 0x7e };
     static const unsigned char  close[] = { 0x88, 0x7e, 0x00, 0x7e };
     static const unsigned char  short_form[] = { 0x89, 0x7e, 0x00, 0x05 };
@@ -649,10 +649,10 @@ END_TEST
 
 START_TEST(test_error_sticks)
 {
-    int                  rc;
-    size_t               consumed;
-    hydra_ws_frame_t     f;
-    hydra_ws_parser_t    p;
+    int                         rc;
+    size_t                      consumed;
+    hydra_ws_frame_t            f;
+    hydra_ws_parser_t           p;
     static const unsigned char  bad[] = { 0xc1, 0x00 };
     static const unsigned char  good[] = { 0x81, 0x00 };
 
@@ -679,8 +679,8 @@ END_TEST
 
 START_TEST(test_control_between_fragments)
 {
-    size_t               n;
-    hydra_test_run_t     run;
+    size_t            n;
+    hydra_test_run_t  run;
 
     n = hydra_add(stream, 0, HYDRA_WS_SERVER, HYDRA_WS_BINARY, 0, "ab", 2);
     n = hydra_add(stream, n, HYDRA_WS_SERVER, HYDRA_WS_PING, 1, "1", 1);
@@ -708,9 +708,9 @@ END_TEST
 
 START_TEST(test_close_valid_codes)
 {
-    size_t               i, n, len;
-    hydra_test_run_t     run;
-    unsigned char        payload[HYDRA_WS_CONTROL_MAX];
+    size_t                 i, n, len;
+    hydra_test_run_t       run;
+    unsigned char          payload[HYDRA_WS_CONTROL_MAX];
     static const unsigned  codes[] = {
         1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
         3000, 3999, 4000, 4999
@@ -735,8 +735,8 @@ END_TEST
 
 START_TEST(test_close_invalid_codes)
 {
-    size_t         i, n, len;
-    unsigned char  payload[HYDRA_WS_CONTROL_MAX];
+    size_t                 i, n, len;
+    unsigned char          payload[HYDRA_WS_CONTROL_MAX];
     static const unsigned  codes[] = {
         0, 1, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100,
         2000, 2999, 5000, 65535
@@ -762,10 +762,10 @@ END_TEST
 
 START_TEST(test_close_empty_and_reason)
 {
-    int                  rc;
-    size_t               consumed, n;
-    hydra_ws_frame_t     f;
-    hydra_ws_parser_t    p;
+    int                rc;
+    size_t             consumed, n;
+    hydra_ws_frame_t   f;
+    hydra_ws_parser_t  p;
 
     hydra_ws_parser_init(&p, HYDRA_WS_SERVER, 0);
 
@@ -821,8 +821,8 @@ END_TEST
 
 START_TEST(test_too_big_frame)
 {
-    size_t               n;
-    hydra_test_run_t     run;
+    size_t            n;
+    hydra_test_run_t  run;
 
     n = hydra_add(stream, 0, HYDRA_WS_SERVER, HYDRA_WS_TEXT, 1,
                   "0123456789a", 11);
@@ -840,9 +840,9 @@ END_TEST
 
 START_TEST(test_too_big_fragments)
 {
-    size_t               n;
-    unsigned char        ping[HYDRA_WS_CONTROL_MAX];
-    hydra_test_run_t     run;
+    size_t            n;
+    unsigned char     ping[HYDRA_WS_CONTROL_MAX];
+    hydra_test_run_t  run;
 
     memset(ping, 'p', sizeof(ping));
 
@@ -908,7 +908,7 @@ END_TEST
 
 START_TEST(test_utf8_invalid_classes)
 {
-    size_t  i;
+    size_t                          i;
     static const hydra_test_utf8_t  cases[] = {
 
         /* lone continuations and bytes that never appear */
@@ -990,9 +990,9 @@ END_TEST
 
 START_TEST(test_utf8_text_fragments)
 {
-    size_t               cut, n;
-    hydra_test_run_t     run;
-    const char          *s;
+    size_t            cut, n;
+    hydra_test_run_t  run;
+    const char       *s;
 
     s = HYDRA_TEST_KOSME;
 
@@ -1084,8 +1084,8 @@ END_TEST
 
 START_TEST(test_utf8_binary_not_checked)
 {
-    size_t               n;
-    hydra_test_run_t     run;
+    size_t            n;
+    hydra_test_run_t  run;
 
     n = hydra_add(stream, 0, HYDRA_WS_CLIENT, HYDRA_WS_BINARY, 0, "\xff", 1);
     n = hydra_add(stream, n, HYDRA_WS_CLIENT, HYDRA_WS_CONTINUATION, 1,
@@ -1107,8 +1107,8 @@ END_TEST
 
 START_TEST(test_header_sizes)
 {
-    size_t         i, n;
-    unsigned char  h[HYDRA_WS_HEADER_MAX];
+    size_t                 i, n;
+    unsigned char          h[HYDRA_WS_HEADER_MAX];
     static const uint64_t  lens[] = { 0, 125, 126, 65535, 65536 };
     static const size_t    sizes[] = { 2, 2, 4, 4, 10 };
 
@@ -1286,9 +1286,9 @@ END_TEST
 
 START_TEST(test_close_payload_round_trip)
 {
-    size_t               n, len;
-    hydra_test_run_t     run;
-    unsigned char        payload[HYDRA_WS_CONTROL_MAX];
+    size_t            n, len;
+    hydra_test_run_t  run;
+    unsigned char     payload[HYDRA_WS_CONTROL_MAX];
 
     len = hydra_ws_close_payload(payload, 1008,
                                  "Unknown repo: acme/\xc3\xa9t\xc3\xa9");
@@ -1318,6 +1318,8 @@ START_TEST(test_key_valid)
     ck_assert_int_eq(hydra_ws_key_valid(HYDRA_TEST_KEY, 23), 0);
     ck_assert_int_eq(hydra_ws_key_valid("dGhlIHNhbXBsZSBub25jZQ===", 25), 0);
     ck_assert_int_eq(hydra_ws_key_valid("dGhlIHNhbXBsZSBub25jZQAA", 24), 0);
+    ck_assert_int_eq(hydra_ws_key_valid("dGhlIHNhbXBsZSBub25jZQ=A", 24), 0);
+    ck_assert_int_eq(hydra_ws_key_valid("dGhlIHNhbXBsZSBub25jZQA=", 24), 0);
     ck_assert_int_eq(hydra_ws_key_valid("dGhlIHNhbXBsZSBub25jZ===", 24), 0);
     ck_assert_int_eq(hydra_ws_key_valid("dGhlIHNhbXBsZSBub25j-_==", 24), 0);
     ck_assert_int_eq(hydra_ws_key_valid("dGhlIHNhbXBsZSBub25j Q==", 24), 0);
@@ -1500,6 +1502,8 @@ END_TEST
 
 START_TEST(test_response_bad_lines)
 {
+    /* each in an answer that is good but for it */
+
     hydra_check_response_bad("HTTP/1.1 101 Switching Protocols\r\n"
                              "Upgrade: websocket\r\n"
                              "Connection: Upgrade\r\n"
@@ -1507,18 +1511,23 @@ START_TEST(test_response_bad_lines)
                              "no colon here\r\n"
                              "\r\n");
     hydra_check_response_bad("HTTP/1.1 101 Switching Protocols\r\n"
-                             "Upgrade : websocket\r\n"
+                             "Upgrade: websocket\r\n"
                              "Connection: Upgrade\r\n"
+                             "X-Spaced : 1\r\n"
                              "Sec-WebSocket-Accept: " HYDRA_TEST_ACCEPT "\r\n"
                              "\r\n");
     hydra_check_response_bad("HTTP/1.1 101 Switching Protocols\r\n"
                              "Upgrade: websocket\r\n"
                              "Connection: Upgrade\r\n"
                              "Sec-WebSocket-Accept: " HYDRA_TEST_ACCEPT "\r\n"
-                             " folded\r\n"
+                             "X-Folded: a\r\n"
+                             "\tb: c\r\n"
                              "\r\n");
     hydra_check_response_bad("HTTP/1.1 101 Switching Protocols\r\n"
-                             ": websocket\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             ": empty name\r\n"
+                             "Sec-WebSocket-Accept: " HYDRA_TEST_ACCEPT "\r\n"
                              "\r\n");
 }
 END_TEST
@@ -1543,7 +1552,16 @@ START_TEST(test_response_not_101)
                              "Connection: Upgrade\r\n"
                              "Sec-WebSocket-Accept: " HYDRA_TEST_ACCEPT "\r\n"
                              "\r\n");
-    hydra_check_response_bad("HTTP/1.1 1010\r\n\r\n");
+    hydra_check_response_bad("HTTP/1.1 1010 Switching Protocols\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: " HYDRA_TEST_ACCEPT "\r\n"
+                             "\r\n");
+    hydra_check_response_bad("HTTP/1.1 101x\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: " HYDRA_TEST_ACCEPT "\r\n"
+                             "\r\n");
     hydra_check_response_bad("HTTP/1.1 10\r\n\r\n");
     hydra_check_response_bad("<!DOCTYPE html>\n<html></html>\n\n");
     hydra_check_response_bad("\r\n\r\n");
@@ -1748,9 +1766,9 @@ static void
 hydra_run(hydra_test_run_t *run, hydra_ws_role_e role, uint64_t max,
     const unsigned char *in, size_t len, size_t step)
 {
-    size_t              pos, n, off, consumed;
-    hydra_ws_frame_t    f;
-    hydra_ws_parser_t   p;
+    size_t             pos, n, off, consumed;
+    hydra_ws_frame_t   f;
+    hydra_ws_parser_t  p;
 
     memset(run, 0, sizeof(hydra_test_run_t));
     hydra_ws_parser_init(&p, role, max);
@@ -1792,8 +1810,8 @@ static void
 hydra_run_splits(hydra_test_run_t *run, hydra_ws_role_e role, uint64_t max,
     const unsigned char *in, size_t len)
 {
-    size_t              i;
-    hydra_test_run_t    other;
+    size_t               i;
+    hydra_test_run_t     other;
     static const size_t  steps[] = { 1, 2, 3, 5, 7, 13 };
 
     hydra_run(run, role, max, in, len, 0);
@@ -1957,7 +1975,7 @@ static size_t
 hydra_add(unsigned char *out, size_t len, hydra_ws_role_e role,
     int opcode, int fin, const void *payload, size_t n)
 {
-    size_t               h;
+    size_t                h;
     const unsigned char  *mask;
 
     mask = (role == HYDRA_WS_SERVER) ? hydra_test_mask : NULL;
