@@ -14,6 +14,7 @@
  *   src/ngx_http_hydra_capture.c   the filters that capture their answers
  *   src/ngx_http_hydra_reply.c     JSON answers and errors
  *   src/ngx_http_hydra_sessions.c  /api/sessions from sessions.jsonl files
+ *   src/ngx_http_hydra_events.c    hydra_events: /ws
  *   src/ngx_http_hydra_upstream.c  hydra_balancer and the variables
  *   src/hydra_*.c                  nginx-free logic, unit-tested
  */
@@ -29,6 +30,7 @@
 #include "ngx_http_hydra_api.h"
 #include "ngx_http_hydra_upstream.h"
 #include "ngx_http_hydra_capture.h"
+#include "ngx_http_hydra_events.h"
 
 
 #define NGX_HTTP_HYDRA_SUPERVISOR_INTERVAL  15000
@@ -68,6 +70,10 @@ static char *ngx_http_hydra_default_repo(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hydra_events(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hydra_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_handler_pt handler);
 static ngx_int_t ngx_http_hydra_parse_timing(ngx_conf_t *cf,
     ngx_str_t *value, ngx_msec_t *interval, ngx_msec_t *timeout);
 static char *ngx_http_hydra_add_sessions_file(ngx_conf_t *cf,
@@ -156,6 +162,13 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
     { ngx_string("hydra_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hydra_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hydra_events"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hydra_events,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -706,6 +719,24 @@ ngx_http_hydra_default_repo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    return ngx_http_hydra_set_handler(cf, cmd, ngx_http_hydra_api_handler);
+}
+
+
+/* hydra_events; the content handler of the WebSocket location */
+
+static char *
+ngx_http_hydra_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_hydra_set_handler(cf, cmd,
+                                      ngx_http_hydra_events_handler);
+}
+
+
+static char *
+ngx_http_hydra_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_handler_pt handler)
+{
     ngx_http_core_loc_conf_t    *clcf;
     ngx_http_hydra_main_conf_t  *hmcf;
 
@@ -713,12 +744,13 @@ ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (hmcf->shm_zone == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "hydra_api needs a \"hydra_zone\" before it");
+                           "%V needs a \"hydra_zone\" before it",
+                           &cmd->name);
         return NGX_CONF_ERROR;
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_hydra_api_handler;
+    clcf->handler = handler;
 
     return NGX_CONF_OK;
 }

@@ -19,20 +19,9 @@
 #include "hydra_json.h"
 
 
-typedef enum {
-    NGX_HTTP_HYDRA_SCOPE_ONE = 0,
-    NGX_HTTP_HYDRA_SCOPE_ALL,
-    NGX_HTTP_HYDRA_SCOPE_ERROR
-} ngx_http_hydra_scope_e;
-
-
 static ngx_int_t ngx_http_hydra_repos(ngx_http_request_t *r);
-static ngx_http_hydra_scope_e ngx_http_hydra_scope(ngx_http_request_t *r,
-    ngx_http_hydra_peer_binding_t **binding, ngx_int_t *rc);
 static ngx_int_t ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug,
     size_t len, ngx_http_hydra_peer_binding_t **binding);
-static ngx_int_t ngx_http_hydra_pass(ngx_http_request_t *r,
-    ngx_http_hydra_peer_binding_t *binding);
 
 
 static ngx_str_t  ngx_http_hydra_repos_uri = ngx_string("/api/repos");
@@ -70,7 +59,7 @@ ngx_http_hydra_api_handler(ngx_http_request_t *r)
     switch (scope) {
 
     case NGX_HTTP_HYDRA_SCOPE_ONE:
-        return ngx_http_hydra_pass(r, binding);
+        return ngx_http_hydra_redirect(r, binding);
 
     case NGX_HTTP_HYDRA_SCOPE_ALL:
         return ngx_http_hydra_aggregate_handler(r);
@@ -120,7 +109,7 @@ ngx_http_hydra_repos(ngx_http_request_t *r)
  * repo, all of them, or an error already answered (rc).
  */
 
-static ngx_http_hydra_scope_e
+ngx_http_hydra_scope_e
 ngx_http_hydra_scope(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t **binding, ngx_int_t *rc)
 {
@@ -252,8 +241,8 @@ ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug, size_t len,
  * (a per-repo dashboard filters sessions on it exactly).
  */
 
-static ngx_int_t
-ngx_http_hydra_pass(ngx_http_request_t *r,
+ngx_int_t
+ngx_http_hydra_redirect(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t *binding)
 {
     u_char                     *p;

@@ -146,6 +146,10 @@ http {{
             hydra_api;
         }}
 
+        location = /ws {{
+            hydra_events;
+        }}
+
         location /_hydra/ {{
             internal;
             proxy_pass http://hydra_repos/;
