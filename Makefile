@@ -2,6 +2,7 @@
 #
 #   make run     install what is missing, build, start nginx + UI + demo fleet
 #   make test    install what is missing, then run every test
+#   make ui      the React dashboard: npm ci, then ui/dist
 #
 # NGINX_SRC=... builds against another nginx source tree.
 
@@ -33,8 +34,9 @@ SESSIONS    ?=
 
 export PYTHON NGINX_BIN
 
-.PHONY: all build deps deps-bench run test unit lint integration bench \
-        install clean
+.PHONY: all build deps deps-bench deps-node deps-ui run test unit lint \
+        integration bench install clean ui ui-dist ui-test ui-unit \
+        ui-browser
 
 all: build
 
@@ -45,6 +47,12 @@ deps:
 
 deps-bench:
 	@t/bin/deps bench
+
+deps-node:
+	@t/bin/deps node
+
+deps-ui:
+	@t/bin/deps ui
 
 $(OBJS_DIR)/Makefile: config
 	rm -rf $(SRC_COPY) $(OBJS_DIR)
@@ -65,12 +73,12 @@ $(MODULE): $(OBJS_DIR)/Makefile $(MODULE_SRCS)
 	@# a new file, renamed into place: a running nginx keeps the old one
 	cp $(OBJS_DIR)/ngx_http_hydra_module.so $@.tmp && mv -f $@.tmp $@
 
-run: deps build
+run: deps build ui-dist
 	@PORT=$(PORT) WORKERS=$(WORKERS) SUPERVISOR="$(SUPERVISOR)" \
 	    REPOS="$(REPOS)" SESSIONS="$(SESSIONS)" \
 	    MODULE=$(abspath $(MODULE)) $(PYTHON) t/bin/run.py
 
-test: deps lint build unit integration
+test: deps lint build unit integration ui-test
 
 lint:
 	@t/bin/lint
@@ -84,7 +92,27 @@ unit: $(UNIT_BINS)
 	    CK_VERBOSITY=normal $$t || rc=1; done; exit $$rc
 
 integration: build
-	cd t && MODULE=$(abspath $(MODULE)) $(PYTHON) -m pytest -q -p no:cacheprovider
+	cd t && MODULE=$(abspath $(MODULE)) $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider --ignore=test_ui.py
+
+# The React dashboard (ui/): its npm packages as locked, then ui/dist.
+ui: deps-node
+	cd ui && npm ci --no-audit --no-fund && npm run build
+
+# ui/dist only when it is missing (make run)
+ui-dist:
+	@[ -f ui/dist/index.html ] || $(MAKE) --no-print-directory ui
+
+ui-test: ui-unit ui-browser
+
+# vitest: the UI's logic
+ui-unit: ui
+	cd ui && npm test
+
+# Debian's Chromium through playwright-core against nginx + module + fakes
+ui-browser: deps-ui ui build
+	cd t && UI_TEST_REQUIRED=1 MODULE=$(abspath $(MODULE)) $(PYTHON) \
+	    -m pytest -q -p no:cacheprovider test_ui.py
 
 bench: deps deps-bench build
 	MODULE=$(abspath $(MODULE)) $(PYTHON) bench/run.py

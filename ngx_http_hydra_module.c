@@ -14,7 +14,9 @@
  *   src/ngx_http_hydra_capture.c   the filters that capture their answers
  *   src/ngx_http_hydra_reply.c     JSON answers and errors
  *   src/ngx_http_hydra_sessions.c  /api/sessions from sessions.jsonl files
- *   src/ngx_http_hydra_events.c    hydra_events: /ws
+ *   src/ngx_http_hydra_events.c    hydra_events: /ws, its handshake
+ *   src/ngx_http_hydra_browser.c   a browser's WebSocket, once detached
+ *   src/ngx_http_hydra_fanout.c    each worker's side of the fan-out
  *   src/ngx_http_hydra_upstream.c  hydra_balancer and the variables
  *   src/hydra_*.c                  nginx-free logic, unit-tested
  */
@@ -31,6 +33,7 @@
 #include "ngx_http_hydra_upstream.h"
 #include "ngx_http_hydra_capture.h"
 #include "ngx_http_hydra_events.h"
+#include "ngx_http_hydra_fanout.h"
 
 
 #define NGX_HTTP_HYDRA_SUPERVISOR_INTERVAL  15000
@@ -41,6 +44,7 @@
 #define NGX_HTTP_HYDRA_PASS                 "/_hydra/"
 #define NGX_HTTP_HYDRA_TIMEOUT              2000
 #define NGX_HTTP_HYDRA_MAX_RESPONSE         (4 * 1024 * 1024)
+#define NGX_HTTP_HYDRA_EVENTS_HISTORY       8192
 
 
 static void *ngx_http_hydra_create_main_conf(ngx_conf_t *cf);
@@ -50,6 +54,7 @@ static char *ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_hydra_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hydra_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hydra_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hydra_init_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_hydra_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -72,12 +77,19 @@ static char *ngx_http_hydra_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hydra_events(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hydra_events_origin(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_hydra_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_handler_pt handler);
 static ngx_int_t ngx_http_hydra_parse_timing(ngx_conf_t *cf,
     ngx_str_t *value, ngx_msec_t *interval, ngx_msec_t *timeout);
 static char *ngx_http_hydra_add_sessions_file(ngx_conf_t *cf,
     ngx_http_hydra_main_conf_t *hmcf, ngx_str_t *path);
+
+
+static ngx_conf_num_bounds_t  ngx_http_hydra_events_history_bounds = {
+    ngx_conf_check_num_bounds, 16, HYDRA_RING_SLOTS_MAX
+};
 
 
 static ngx_command_t  ngx_http_hydra_commands[] = {
@@ -173,6 +185,20 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hydra_events_history"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hydra_main_conf_t, events_history),
+      &ngx_http_hydra_events_history_bounds },
+
+    { ngx_string("hydra_events_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hydra_events_origin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -198,7 +224,7 @@ ngx_module_t  ngx_http_hydra_module = {
     ngx_http_hydra_commands,               /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_hydra_init_module,            /* init module */
     ngx_http_hydra_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -242,6 +268,7 @@ ngx_http_hydra_create_main_conf(ngx_conf_t *cf)
     hmcf->probe_interval = NGX_CONF_UNSET_MSEC;
     hmcf->probe_timeout = NGX_CONF_UNSET_MSEC;
     hmcf->upstream_index = NGX_CONF_UNSET;
+    hmcf->events_history = NGX_CONF_UNSET_UINT;
 
     return hmcf;
 }
@@ -278,7 +305,10 @@ ngx_http_hydra_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_set(&hmcf->supervisor_name, "");
     }
 
-    return NGX_CONF_OK;
+    ngx_conf_init_uint_value(hmcf->events_history,
+                             NGX_HTTP_HYDRA_EVENTS_HISTORY);
+
+    return ngx_http_hydra_zone_check(cf, hmcf);
 }
 
 
@@ -301,6 +331,7 @@ ngx_http_hydra_create_loc_conf(ngx_conf_t *cf)
 
     hlcf->timeout = NGX_CONF_UNSET_MSEC;
     hlcf->max_response = NGX_CONF_UNSET_SIZE;
+    hlcf->origins = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -318,6 +349,7 @@ ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_HYDRA_TIMEOUT);
     ngx_conf_merge_size_value(conf->max_response, prev->max_response,
                               NGX_HTTP_HYDRA_MAX_RESPONSE);
+    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
 
     return NGX_CONF_OK;
 }
@@ -337,9 +369,22 @@ ngx_http_hydra_postconfiguration(ngx_conf_t *cf)
 }
 
 
+/* in the master, before the workers fork: their wake-up socketpairs */
+
+static ngx_int_t
+ngx_http_hydra_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_http_hydra_fanout_init_module(cycle);
+}
+
+
 static ngx_int_t
 ngx_http_hydra_init_process(ngx_cycle_t *cycle)
 {
+    if (ngx_http_hydra_fanout_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_hydra_fleet_init_process(cycle);
 }
 
@@ -730,6 +775,61 @@ ngx_http_hydra_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     return ngx_http_hydra_set_handler(cf, cmd,
                                       ngx_http_hydra_events_handler);
+}
+
+
+/* hydra_events_origin origin ... | any; who may open /ws (default: same) */
+
+static char *
+ngx_http_hydra_events_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hydra_loc_conf_t  *hlcf = conf;
+
+    u_char      *p;
+    ngx_str_t   *value, *origin;
+    ngx_uint_t   i;
+
+    if (hlcf->origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    hlcf->origins = ngx_array_create(cf->pool, cf->args->nelts,
+                                     sizeof(ngx_str_t));
+    if (hlcf->origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "any") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* "scheme://host[:port]", as browsers send it: no path */
+
+        p = (u_char *) ngx_strstr(value[i].data, "://");
+
+        if (p == NULL || p == value[i].data
+            || p[3] == '\0' || ngx_strchr(p + 3, '/') != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid origin \"%V\", expected "
+                               "\"scheme://host[:port]\" or \"any\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        origin = ngx_array_push(hlcf->origins);
+        if (origin == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *origin = value[i];
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -113,6 +113,48 @@ hydra_json_error(yajl_gen g, const char *message,
 }
 
 
+/*
+ * The data of a repo_status event, when a repo's health changed:
+ *
+ *   {"repo":"acme-api","status":"down","last_error":"connect"|null}
+ */
+
+int
+hydra_json_repo_status(yajl_gen g, const hydra_repo_t *repo)
+{
+    hydra_json_check(yajl_gen_map_open(g));
+
+    hydra_json_key(g, "repo");
+    hydra_json_check(hydra_json_string(g, repo->key));
+
+    hydra_json_key(g, "status");
+    hydra_json_check(hydra_json_string(g, hydra_json_health[repo->health]));
+
+    hydra_json_key(g, "last_error");
+    hydra_json_check(hydra_json_string_or_null(g, repo->last_error));
+
+    hydra_json_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
+/* the data of a registry event, when the registry changed: {"repos":3} */
+
+int
+hydra_json_registry_size(yajl_gen g, size_t nrepos)
+{
+    hydra_json_check(yajl_gen_map_open(g));
+
+    hydra_json_key(g, "repos");
+    hydra_json_check(yajl_gen_integer(g, (long long) nrepos));
+
+    hydra_json_check(yajl_gen_map_close(g));
+
+    return HYDRA_OK;
+}
+
+
 void
 hydra_json_iso_time(char *dst, int64_t wall_ms)
 {

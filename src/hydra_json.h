@@ -37,6 +37,8 @@ typedef struct {
 int hydra_json_repos(yajl_gen g, const hydra_json_registry_t *reg);
 int hydra_json_error(yajl_gen g, const char *message,
     const hydra_json_registry_t *reg);
+int hydra_json_repo_status(yajl_gen g, const hydra_repo_t *repo);
+int hydra_json_registry_size(yajl_gen g, size_t nrepos);
 void hydra_json_iso_time(char *dst, int64_t wall_ms);
 
 

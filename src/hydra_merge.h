@@ -4,19 +4,24 @@
  *
  * The merge rules of the aggregated views (DESIGN.md, 3): one function
  * per view, from the parsed answers of every repo to one answer of the
- * same shape, written with a yajl_gen.  Pure C over yajl trees, no nginx
+ * same shape.  Each answer is parsed once into spans of its own text
+ * (hydra_jspan.h), and the merged answer is mostly those spans copied:
+ * a value that is not merged is its bytes, an item tagged with its repo
+ * is its bytes less its own "repo" member, then the tag.  Numbers are
+ * read only where they are added, compared or sorted.  Pure C, no nginx
  * headers.
  *
  * The caller, per view:
  *
  *   rule = hydra_merge_rule(path, len)          NULL: no rule, 400
  *   per repo body:
- *       hydra_merge_depth_ok(body, len, HYDRA_MERGE_DEPTH_MAX)
- *                                               0: failure "bad json"
- *       root = yajl_tree_parse(NUL-terminated copy)
- *                                               NULL: failure "bad json"
- *       rule->valid(root)                       0: failure "bad shape"
- *   rule->merge(g, &m)                          HYDRA_OK / HYDRA_ERROR
+ *       hydra_jspan_parse(&doc, body, len, HYDRA_MERGE_DEPTH_MAX)
+ *                                               HYDRA_ERROR: "bad json"
+ *       rule->valid(hydra_jspan_root(&doc))     0: failure "bad shape"
+ *   rule->merge(out, &m)                        HYDRA_OK / HYDRA_ERROR
+ *
+ * The merge writes to out from where it is, and fails when out does (no
+ * memory, or more than out->max bytes) or a repo's tag is not UTF-8.
  *
  * An object-shaped answer ends with the facts of the merge:
  *
@@ -33,16 +38,16 @@
 
 
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "hydra.h"
+#include "hydra_jspan.h"
+#include "hydra_jspan_out.h"
 
 
 /*
- * The deepest nesting of "[" and "{" accepted in a repo's answer: trees
- * are freed and walked recursively, so a deeper one is refused before it
- * is parsed.  HydraFlow's answers nest 5 deep at most.
+ * The deepest nesting of "[" and "{" accepted in a repo's answer: merges
+ * walk objects recursively, so a deeper one is refused as it is parsed.
+ * HydraFlow's answers nest 5 deep at most.
  */
 #define HYDRA_MERGE_DEPTH_MAX     64
 
@@ -53,7 +58,7 @@
 /* one repo that answered, in the order the answer lists repos */
 typedef struct {
     const char                   *repo;      /* its tag: "acme-api" */
-    yajl_val                      root;      /* passed the rule's valid() */
+    const hydra_jspan_node_t     *root;      /* passed the rule's valid() */
 } hydra_merge_input_t;
 
 
@@ -80,8 +85,8 @@ typedef enum {
 } hydra_merge_shape_e;
 
 
-typedef int (*hydra_merge_valid_pt)(yajl_val root);
-typedef int (*hydra_merge_pt)(yajl_gen g, const hydra_merge_t *m);
+typedef int (*hydra_merge_valid_pt)(const hydra_jspan_node_t *root);
+typedef int (*hydra_merge_pt)(hydra_jspan_out_t *out, const hydra_merge_t *m);
 
 
 typedef struct {

@@ -13,225 +13,178 @@
 #include "hydra_merge_util.h"
 
 
-/* "-1.2345678901234567e+308" and ".0" fit */
-#define HYDRA_MERGE_DOUBLE_SIZE   32
-
 /* from 1e16 on a double is a whole number: rounding to 0.1 keeps it */
 #define HYDRA_MERGE_ROUND_MAX     1e16
 
+/* "-1.2345678901234567e+308" fits */
+#define HYDRA_MERGE_DOUBLE_SIZE   32
 
-static int hydra_merge_union_write(yajl_gen g, const hydra_merge_t *m,
-    yajl_val *vals, hydra_merge_hash_t *seen);
-static int hydra_merge_issue_key(yajl_gen g, const char *repo,
-    const char *issue);
+/* fewer numbers than this are sorted by insertion */
+#define HYDRA_MERGE_SORT_SMALL    32
+
+
+static void hydra_merge_union_write(hydra_jspan_out_t *out,
+    const hydra_merge_t *m, hydra_merge_val_t *vals, hydra_merge_hash_t *seen);
 static int hydra_merge_hash_init(hydra_merge_hash_t *h, size_t n);
 static hydra_merge_slot_t *hydra_merge_hash_slot(hydra_merge_hash_t *h,
-    const char *key);
-
-
-int
-hydra_merge_entries_write(yajl_gen g, int keep_repo,
-    const hydra_merge_entry_t *entries, size_t n)
-{
-    size_t  i;
-
-    hydra_merge_check(yajl_gen_array_open(g));
-
-    for (i = 0; i < n; i++) {
-        if (keep_repo
-            && hydra_merge_get(entries[i].item, "repo") != NULL
-            && YAJL_IS_STRING(hydra_merge_get(entries[i].item, "repo")))
-        {
-            hydra_merge_try(hydra_merge_copy(g, entries[i].item, 1));
-            continue;
-        }
-
-        hydra_merge_try(hydra_merge_tagged(g, entries[i].item,
-                                           entries[i].repo, 1));
-    }
-
-    hydra_merge_check(yajl_gen_array_close(g));
-
-    return HYDRA_OK;
-}
-
-
-/* counts the objects of every repo's list, and fills entries if given */
-
-size_t
-hydra_merge_entries(const hydra_merge_t *m, hydra_merge_entry_t *entries,
-    const char *time)
-{
-    size_t                i, j, n;
-    yajl_val              list, item, v;
-    hydra_merge_entry_t  *e;
-
-    n = 0;
-
-    for (i = 0; i < m->ninputs; i++) {
-        list = m->inputs[i].root;
-
-        if (!YAJL_IS_ARRAY(list)) {
-            continue;
-        }
-
-        for (j = 0; j < list->u.array.len; j++) {
-            item = list->u.array.values[j];
-
-            if (!YAJL_IS_OBJECT(item)) {
-                continue;
-            }
-
-            if (entries != NULL) {
-                e = &entries[n];
-
-                e->item = item;
-                e->repo = m->inputs[i].repo;
-                e->order = n;
-
-                v = hydra_merge_get(item, time);
-                e->time = YAJL_IS_STRING(v) ? hydra_yajl_string(v) : NULL;
-
-                v = hydra_merge_get(item, "id");
-                e->has_id = YAJL_IS_NUMBER(v);
-                e->id = e->has_id ? hydra_merge_number(v) : 0;
-            }
-
-            n++;
-        }
-    }
-
-    return n;
-}
+    const char *key, size_t len);
 
 
 /*
- * Oldest first; an event with no timestamp sorts as "", one with no
- * numeric id before its numbered peers; ties keep the repos' order.
+ * Every rule: the repos' tags escaped once, the answer written by its
+ * body, and one check at the end, since out's first failure sticks.
  */
 
 int
-hydra_merge_event_cmp(const void *a, const void *b)
+hydra_merge_run(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_body_pt body)
 {
-    int                         c;
-    const hydra_merge_entry_t  *x, *y;
+    hydra_merge_ctx_t  c;
 
-    x = a;
-    y = b;
-
-    c = strcmp(x->time ? x->time : "", y->time ? y->time : "");
-    if (c != 0) {
-        return c;
+    if (out->failed) {
+        return HYDRA_ERROR;
     }
 
-    if (x->has_id != y->has_id) {
-        return x->has_id ? 1 : -1;
+    c.out = out;
+    c.m = m;
+
+    if (hydra_merge_tags_init(&c.tags, m) != HYDRA_OK) {
+        hydra_jspan_out_fail(out);
+        return HYDRA_ERROR;
     }
 
-    if (x->has_id && x->id != y->id) {
-        return x->id < y->id ? -1 : 1;
-    }
+    body(&c);
 
-    return x->order < y->order ? -1 : (x->order > y->order);
+    hydra_merge_tags_free(&c.tags);
+
+    return out->failed ? HYDRA_ERROR : HYDRA_OK;
 }
 
 
-/* newest first, with no started_at last; ties keep the repos' order */
+/* "hydra": {"answered": ["acme-api"], "failed": {"acme-web": "timeout"}} */
 
-int
-hydra_merge_session_cmp(const void *a, const void *b)
+void
+hydra_merge_facts(hydra_merge_ctx_t *c)
 {
-    int                         c;
-    const hydra_merge_entry_t  *x, *y;
+    size_t                        i;
+    hydra_jspan_out_t            *out;
+    const hydra_merge_t          *m;
+    const hydra_merge_failure_t  *f;
 
-    x = a;
-    y = b;
+    m = c->m;
+    out = c->out;
 
-    if ((x->time == NULL) != (y->time == NULL)) {
-        return x->time == NULL ? 1 : -1;
+    hydra_jspan_name(out, "hydra");
+    hydra_jspan_lit(out, "{\"answered\":[");
+
+    for (i = 0; i < m->ninputs; i++) {
+        hydra_jspan_string(out, m->inputs[i].repo, strlen(m->inputs[i].repo));
     }
 
-    if (x->time != NULL) {
-        c = strcmp(y->time, x->time);
-        if (c != 0) {
-            return c;
+    hydra_jspan_lit(out, "],\"failed\":{");
+
+    for (i = 0; i < m->nfailures; i++) {
+        f = &m->failures[i];
+
+        hydra_jspan_string(out, f->repo, strlen(f->repo));
+        hydra_jspan_putc(out, ':');
+
+        if (f->reason != NULL) {
+            hydra_jspan_string(out, f->reason, strlen(f->reason));
+
+        } else {
+            hydra_jspan_lit(out, "null");
         }
     }
 
-    return x->order < y->order ? -1 : (x->order > y->order);
+    hydra_jspan_lit(out, "}}");
 }
 
 
 /* ISO UTC timestamps compare as text; no string at all is null */
 
-int
-hydra_merge_max_string(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+void
+hydra_merge_max_string(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals)
 {
-    size_t    i;
-    yajl_val  best;
+    size_t             i;
+    hydra_merge_val_t  best;
 
     best = NULL;
 
     for (i = 0; i < m->ninputs; i++) {
-        if (YAJL_IS_STRING(vals[i])
-            && (best == NULL
-                || strcmp(hydra_yajl_string(vals[i]), hydra_yajl_string(best))
-                   > 0))
+        if (hydra_jspan_is_string(vals[i])
+            && (best == NULL || hydra_jspan_str_cmp(vals[i], best) > 0))
         {
             best = vals[i];
         }
     }
 
-    return hydra_merge_copy(g, best, 0);
+    hydra_jspan_copy(out, best);
 }
 
 
-int
-hydra_merge_max_number(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+void
+hydra_merge_max_number(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals)
 {
-    size_t    i;
-    yajl_val  v, best;
+    int                vint, bint;
+    size_t             i;
+    long long          vi, bi;
+    hydra_merge_val_t  v, best;
 
     best = NULL;
+    bint = 0;
+    bi = 0;
 
     for (i = 0; i < m->ninputs; i++) {
         v = vals[i];
 
-        if (!YAJL_IS_NUMBER(v)) {
+        if (!hydra_jspan_is_number(v)) {
             continue;
         }
+
+        vi = 0;
+        vint = hydra_jspan_integer(v, &vi);
 
         if (best == NULL) {
             best = v;
 
-        } else if (YAJL_IS_INTEGER(v) && YAJL_IS_INTEGER(best)) {
-            if (v->u.number.i > best->u.number.i) {
+        } else if (vint && bint) {
+            if (vi > bi) {
                 best = v;
             }
 
-        } else if (hydra_merge_number(v) > hydra_merge_number(best)) {
+        } else if ((vint ? (double) vi : hydra_jspan_double(v))
+                   > (bint ? (double) bi : hydra_jspan_double(best)))
+        {
             best = v;
+        }
+
+        if (best == v) {
+            bint = vint;
+            bi = vi;
         }
     }
 
-    return hydra_merge_copy(g, best, 0);
+    hydra_jspan_copy(out, best);
 }
 
 
 /* fired_thresholds: each name once, in first-seen order */
 
 int
-hydra_merge_union(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
+hydra_merge_union(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals)
 {
-    int                 rc;
     size_t              i, n;
     hydra_merge_hash_t  seen;
 
     n = 0;
 
     for (i = 0; i < m->ninputs; i++) {
-        if (YAJL_IS_ARRAY(vals[i])) {
-            n += vals[i]->u.array.len;
+        if (hydra_jspan_is_array(vals[i])) {
+            n += vals[i]->count;
         }
     }
 
@@ -239,51 +192,73 @@ hydra_merge_union(yajl_gen g, const hydra_merge_t *m, yajl_val *vals)
         return HYDRA_ERROR;
     }
 
-    rc = hydra_merge_union_write(g, m, vals, &seen);
+    hydra_merge_union_write(out, m, vals, &seen);
 
     free(seen.slots);
 
-    return rc;
+    return HYDRA_OK;
 }
 
 
-static int
-hydra_merge_union_write(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
-    hydra_merge_hash_t *seen)
+static void
+hydra_merge_union_write(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals, hydra_merge_hash_t *seen)
 {
-    size_t               i, j;
-    yajl_val             v;
+    char                *dec;
+    size_t               i, len;
+    hydra_merge_val_t    v;
     hydra_merge_slot_t  *slot;
 
-    hydra_merge_check(yajl_gen_array_open(g));
+    hydra_jspan_sep(out);
+    hydra_jspan_putc(out, '[');
 
     for (i = 0; i < m->ninputs; i++) {
-        if (!YAJL_IS_ARRAY(vals[i])) {
+        if (!hydra_jspan_is_array(vals[i])) {
             continue;
         }
 
-        for (j = 0; j < vals[i]->u.array.len; j++) {
-            v = vals[i]->u.array.values[j];
-
-            if (!YAJL_IS_STRING(v)) {
+        for (v = hydra_jspan_first(vals[i]); v; v = hydra_jspan_next(v)) {
+            if (!hydra_jspan_is_string(v)) {
                 continue;
             }
 
-            slot = hydra_merge_hash_slot(seen, hydra_yajl_string(v));
+            /* an escaped name is known by its text decoded, kept to the end */
+
+            dec = NULL;
+            len = v->len - 2;
+
+            if (v->flags & HYDRA_JSPAN_ESCAPED) {
+                dec = malloc(len);
+                if (dec == NULL) {
+                    hydra_jspan_out_fail(out);
+                    break;
+                }
+
+                (void) hydra_jspan_unescape(v->text + 1, len, dec, &len);
+            }
+
+            slot = hydra_merge_hash_slot(seen, dec ? dec : v->text + 1, len);
 
             if (slot->key != NULL) {
+                free(dec);
                 continue;
             }
 
-            slot->key = hydra_yajl_string(v);
+            slot->key = dec ? dec : v->text + 1;
+            slot->len = len;
+            slot->value = (dec != NULL);
 
-            hydra_merge_check(hydra_merge_string(g, slot->key));
+            hydra_jspan_copy(out, v);
         }
     }
 
-    hydra_merge_check(yajl_gen_array_close(g));
+    hydra_jspan_putc(out, ']');
 
-    return HYDRA_OK;
+    for (i = 0; i <= seen->mask; i++) {
+        if (seen->slots[i].value) {
+            free((char *) seen->slots[i].key);
+        }
+    }
 }
 
 
@@ -293,181 +268,174 @@ hydra_merge_union_write(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
  * that gains "repo" (others are left out), else values are copied.
  */
 
-int
-hydra_merge_issues(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
-    int tag, unsigned depth)
+void
+hydra_merge_issues(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals, const hydra_merge_tags_t *tags, int tag)
 {
-    size_t       i, j;
-    yajl_val     obj, v;
-    const char  *repo;
+    size_t             i;
+    hydra_merge_val_t  obj, v;
 
     for (i = 0; i < m->ninputs; i++) {
         obj = vals[i];
-        repo = m->inputs[i].repo;
 
-        if (!YAJL_IS_OBJECT(obj)) {
+        if (!hydra_jspan_is_object(obj)) {
             continue;
         }
 
-        for (j = 0; j < obj->u.object.len; j++) {
-            v = obj->u.object.values[j];
-
-            if (tag && !YAJL_IS_OBJECT(v)) {
+        for (v = hydra_jspan_first(obj); v; v = hydra_jspan_next(v)) {
+            if (tag && !hydra_jspan_is_object(v)) {
                 continue;
             }
 
-            hydra_merge_try(hydra_merge_issue_key(g, repo,
-                                                  obj->u.object.keys[j]));
+            /* "repo#" and the key's own text, escaped as it came */
+
+            hydra_jspan_sep(out);
+            hydra_jspan_putc(out, '"');
+            hydra_merge_tag(out, tags, i);
+            hydra_jspan_putc(out, '#');
+            hydra_jspan_put(out, hydra_jspan_key(v) + 1, v->key_len - 1);
+            hydra_jspan_putc(out, ':');
 
             if (tag) {
-                hydra_merge_try(hydra_merge_tagged(g, v, repo, depth + 1));
+                hydra_merge_tagged(out, v, tags, i);
 
             } else {
-                hydra_merge_try(hydra_merge_copy(g, v, depth + 1));
+                hydra_jspan_copy(out, v);
             }
         }
     }
-
-    return HYDRA_OK;
-}
-
-
-static int
-hydra_merge_issue_key(yajl_gen g, const char *repo, const char *issue)
-{
-    char             *key;
-    size_t            rlen, ilen;
-    yajl_gen_status   st;
-
-    rlen = strlen(repo);
-    ilen = strlen(issue);
-
-    key = malloc(rlen + 1 + ilen);
-    if (key == NULL) {
-        return HYDRA_ERROR;
-    }
-
-    memcpy(key, repo, rlen);
-    key[rlen] = '#';
-    memcpy(key + rlen + 1, issue, ilen);
-
-    st = yajl_gen_string(g, (const unsigned char *) key, rlen + 1 + ilen);
-
-    free(key);
-
-    return st == yajl_gen_status_ok ? HYDRA_OK : HYDRA_ERROR;
-}
-
-
-/* an object's members but its own "repo", then "repo": the repo's tag */
-
-int
-hydra_merge_tagged(yajl_gen g, yajl_val item, const char *repo,
-    unsigned depth)
-{
-    size_t  i;
-
-    if (depth >= HYDRA_MERGE_DEPTH_MAX) {
-        hydra_merge_check(yajl_gen_null(g));
-        return HYDRA_OK;
-    }
-
-    hydra_merge_check(yajl_gen_map_open(g));
-
-    for (i = 0; i < item->u.object.len; i++) {
-        if (strcmp(item->u.object.keys[i], "repo") == 0) {
-            continue;
-        }
-
-        hydra_merge_check(hydra_merge_string(g, item->u.object.keys[i]));
-        hydra_merge_try(hydra_merge_copy(g, item->u.object.values[i],
-                                         depth + 1));
-    }
-
-    hydra_merge_key(g, "repo");
-    hydra_merge_check(hydra_merge_string(g, repo));
-
-    hydra_merge_check(yajl_gen_map_close(g));
-
-    return HYDRA_OK;
 }
 
 
 /*
- * A value as it came: numbers by their text, so that integers beyond
- * long long survive byte for byte.  NULL (absent) is null, and so is a
- * container nested beyond HYDRA_MERGE_DEPTH_MAX, which a body checked
- * by hydra_merge_depth_ok() never has.
+ * Each repo's tag escaped, once.  A tag that is not UTF-8 is marked: a
+ * merge that writes it fails, it is never sent.
  */
 
 int
-hydra_merge_copy(yajl_gen g, yajl_val v, unsigned depth)
+hydra_merge_tags_init(hydra_merge_tags_t *tags, const hydra_merge_t *m)
 {
-    size_t  i;
+    char    *pos;
+    size_t   i, size;
 
-    if (v == NULL) {
-        hydra_merge_check(yajl_gen_null(g));
-        return HYDRA_OK;
+    size = 16;
+
+    for (i = 0; i < m->ninputs; i++) {
+        size += strlen(m->inputs[i].repo) * 6;
     }
 
-    switch (v->type) {
+    tags->off = malloc((m->ninputs + 1) * 2 * sizeof(size_t));
 
-    case yajl_t_string:
-        hydra_merge_check(hydra_merge_string(g, hydra_yajl_string(v)));
-        break;
+    if (hydra_jspan_out_init(&tags->buf, size) != HYDRA_OK
+        || tags->off == NULL)
+    {
+        hydra_merge_tags_free(tags);
+        return HYDRA_ERROR;
+    }
 
-    case yajl_t_number:
-        hydra_merge_check(yajl_gen_number(g, v->u.number.r,
-                                          strlen(v->u.number.r)));
-        break;
+    tags->len = tags->off + m->ninputs + 1;
 
-    case yajl_t_true:
-        hydra_merge_check(yajl_gen_bool(g, 1));
-        break;
+    for (i = 0; i < m->ninputs; i++) {
+        pos = tags->buf.pos;
+        tags->off[i] = pos - tags->buf.start;
 
-    case yajl_t_false:
-        hydra_merge_check(yajl_gen_bool(g, 0));
-        break;
+        hydra_jspan_escape(&tags->buf, m->inputs[i].repo,
+                           strlen(m->inputs[i].repo));
 
-    case yajl_t_object:
-        if (depth >= HYDRA_MERGE_DEPTH_MAX) {
-            hydra_merge_check(yajl_gen_null(g));
-            break;
+        tags->len[i] = tags->buf.pos - pos;
+
+        if (tags->buf.failed) {
+            hydra_jspan_out_reset(&tags->buf);
+            tags->buf.pos = tags->buf.start + tags->off[i];
+            tags->len[i] = HYDRA_MERGE_TAG_BAD;
         }
-
-        hydra_merge_check(yajl_gen_map_open(g));
-
-        for (i = 0; i < v->u.object.len; i++) {
-            hydra_merge_check(hydra_merge_string(g, v->u.object.keys[i]));
-            hydra_merge_try(hydra_merge_copy(g, v->u.object.values[i],
-                                             depth + 1));
-        }
-
-        hydra_merge_check(yajl_gen_map_close(g));
-        break;
-
-    case yajl_t_array:
-        if (depth >= HYDRA_MERGE_DEPTH_MAX) {
-            hydra_merge_check(yajl_gen_null(g));
-            break;
-        }
-
-        hydra_merge_check(yajl_gen_array_open(g));
-
-        for (i = 0; i < v->u.array.len; i++) {
-            hydra_merge_try(hydra_merge_copy(g, v->u.array.values[i],
-                                             depth + 1));
-        }
-
-        hydra_merge_check(yajl_gen_array_close(g));
-        break;
-
-    default:
-        hydra_merge_check(yajl_gen_null(g));
-        break;
     }
 
     return HYDRA_OK;
+}
+
+
+/* tag i between quotes, or the buffer fails */
+
+void
+hydra_merge_tag(hydra_jspan_out_t *out, const hydra_merge_tags_t *tags,
+    size_t i)
+{
+    if (tags->len[i] == HYDRA_MERGE_TAG_BAD) {
+        hydra_jspan_out_fail(out);
+        return;
+    }
+
+    hydra_jspan_put(out, tags->buf.start + tags->off[i], tags->len[i]);
+}
+
+
+/* a name of ours (ASCII, nothing to escape) as a key */
+
+void
+hydra_merge_name(hydra_jspan_out_t *out, const char *name, size_t len)
+{
+    hydra_jspan_sep(out);
+    hydra_jspan_putc(out, '"');
+    hydra_jspan_put(out, name, len);
+    hydra_jspan_lit(out, "\":");
+}
+
+
+void
+hydra_merge_tags_free(hydra_merge_tags_t *tags)
+{
+    hydra_jspan_out_free(&tags->buf);
+    free(tags->off);
+
+    tags->off = NULL;
+    tags->len = NULL;
+}
+
+
+/*
+ * An object's members but its own "repo", then "repo": the repo's tag.
+ * The members kept are copied as their text, a run of them at a time:
+ * an item with no "repo" is one copy and the tag.
+ */
+
+void
+hydra_merge_tagged(hydra_jspan_out_t *out, hydra_merge_val_t item,
+    const hydra_merge_tags_t *tags, size_t input)
+{
+    hydra_merge_val_t  v, run, last;
+
+    hydra_jspan_sep(out);
+    hydra_jspan_putc(out, '{');
+
+    run = NULL;
+    last = NULL;
+
+    for (v = hydra_jspan_first(item); v != NULL; v = hydra_jspan_next(v)) {
+        if (!hydra_jspan_key_is(v, "repo", 4)) {
+            run = (run != NULL) ? run : v;
+            last = v;
+            continue;
+        }
+
+        if (run != NULL) {
+            hydra_jspan_sep(out);
+            hydra_jspan_put(out, hydra_jspan_key(run),
+                            hydra_jspan_end(last) - hydra_jspan_key(run));
+            run = NULL;
+        }
+    }
+
+    if (run != NULL) {
+        hydra_jspan_sep(out);
+        hydra_jspan_put(out, hydra_jspan_key(run),
+                        hydra_jspan_end(last) - hydra_jspan_key(run));
+    }
+
+    hydra_jspan_name(out, "repo");
+    hydra_jspan_putc(out, '"');
+    hydra_merge_tag(out, tags, input);
+    hydra_jspan_lit(out, "\"}");
 }
 
 
@@ -481,11 +449,11 @@ hydra_merge_sum_init(hydra_merge_sum_t *s)
 /* anything but a number adds nothing */
 
 void
-hydra_merge_sum_add(hydra_merge_sum_t *s, yajl_val v)
+hydra_merge_sum_add(hydra_merge_sum_t *s, hydra_merge_val_t v)
 {
     long long  a;
 
-    if (!YAJL_IS_NUMBER(v)) {
+    if (!hydra_jspan_is_number(v)) {
         return;
     }
 
@@ -493,8 +461,7 @@ hydra_merge_sum_add(hydra_merge_sum_t *s, yajl_val v)
         s->first = v;
     }
 
-    if (!s->real && YAJL_IS_INTEGER(v)) {
-        a = v->u.number.i;
+    if (!s->real && hydra_jspan_integer(v, &a)) {
 
         if ((a > 0 && s->i > LLONG_MAX - a)
             || (a < 0 && s->i < LLONG_MIN - a))
@@ -514,7 +481,7 @@ hydra_merge_sum_add(hydra_merge_sum_t *s, yajl_val v)
         s->d = (double) s->i;
     }
 
-    s->d += hydra_merge_number(v);
+    s->d += hydra_jspan_double(v);
 }
 
 
@@ -522,14 +489,14 @@ hydra_merge_sum_add(hydra_merge_sum_t *s, yajl_val v)
 
 void
 hydra_merge_sum_key(hydra_merge_sum_t *s, const hydra_merge_t *m,
-    yajl_val *vals, const char *key)
+    hydra_merge_val_t *vals, const char *key, size_t len)
 {
     size_t  i;
 
     hydra_merge_sum_init(s);
 
     for (i = 0; i < m->ninputs; i++) {
-        hydra_merge_sum_add(s, hydra_merge_get(vals[i], key));
+        hydra_merge_sum_add(s, hydra_jspan_get(vals[i], key, len));
     }
 }
 
@@ -541,63 +508,21 @@ hydra_merge_sum_value(const hydra_merge_sum_t *s)
 }
 
 
-int
-hydra_merge_sum_write(yajl_gen g, const hydra_merge_sum_t *s)
+void
+hydra_merge_sum_write(hydra_jspan_out_t *out, const hydra_merge_sum_t *s)
 {
     if (s->n == 0) {
-        hydra_merge_check(yajl_gen_null(g));
-        return HYDRA_OK;
+        hydra_jspan_copy(out, NULL);
+
+    } else if (s->n == 1) {
+        hydra_jspan_copy(out, s->first);
+
+    } else if (s->real) {
+        hydra_jspan_real(out, s->d);
+
+    } else {
+        hydra_jspan_longlong(out, s->i);
     }
-
-    if (s->n == 1) {
-        return hydra_merge_copy(g, s->first, 0);
-    }
-
-    if (s->real) {
-        return hydra_merge_double(g, s->d);
-    }
-
-    hydra_merge_check(yajl_gen_integer(g, s->i));
-
-    return HYDRA_OK;
-}
-
-
-/*
- * The shortest text that reads back as d, and looks like a double
- * ("3.0", as Python writes it).  inf and nan have no JSON: null.
- */
-
-int
-hydra_merge_double(yajl_gen g, double d)
-{
-    int     prec;
-    char    buf[HYDRA_MERGE_DOUBLE_SIZE];
-    size_t  len;
-
-    if (!isfinite(d)) {
-        hydra_merge_check(yajl_gen_null(g));
-        return HYDRA_OK;
-    }
-
-    for (prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, d);
-
-        if (strtod(buf, NULL) == d) {
-            break;
-        }
-    }
-
-    len = strlen(buf);
-
-    if (strspn(buf, "-0123456789") == len) {
-        memcpy(buf + len, ".0", 3);
-        len += 2;
-    }
-
-    hydra_merge_check(yajl_gen_number(g, buf, len));
-
-    return HYDRA_OK;
 }
 
 
@@ -620,76 +545,193 @@ hydra_merge_round1(double d)
 }
 
 
-double
-hydra_merge_number(yajl_val v)
+/*
+ * Sorts numbers ascending, as a stable sort by "<" does: least
+ * significant byte first over keys that order as the numbers do,
+ * skipping the bytes all keys share.  -0.0 and 0.0 are equal to "<", so
+ * they share a key, and their run gets back the signs in the order they
+ * came.  JSON has no NaN.
+ */
+
+int
+hydra_merge_sort(double *d, size_t n)
 {
-    if (YAJL_IS_INTEGER(v)) {
-        return (double) v->u.number.i;
+    int        negzero;
+    double     x;
+    size_t     i, j, b, z;
+    uint32_t   pos, sum, *count;
+    uint64_t  *key, *tmp, *src, *dst, u;
+
+    if (n < HYDRA_MERGE_SORT_SMALL) {
+        for (i = 1; i < n; i++) {
+            x = d[i];
+
+            for (j = i; j > 0 && x < d[j - 1]; j--) {
+                d[j] = d[j - 1];
+            }
+
+            d[j] = x;
+        }
+
+        return HYDRA_OK;
     }
 
-    /* beyond double's range strtod gave +-HUGE_VAL: inf, as it should */
+    if (n > UINT32_MAX) {
+        return HYDRA_ERROR;
+    }
 
-    return v->u.number.d;
+    key = malloc(2 * n * sizeof(uint64_t) + 8 * 256 * sizeof(uint32_t));
+    if (key == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    tmp = key + n;
+    count = (uint32_t *) (tmp + n);
+    memset(count, 0, 8 * 256 * sizeof(uint32_t));
+    negzero = 0;
+
+    for (i = 0; i < n; i++) {
+        memcpy(&u, &d[i], sizeof(u));
+
+        if (u == 0x8000000000000000ULL) {
+            negzero = 1;
+            u = 0;
+        }
+
+        u = (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
+        key[i] = u;
+
+        count[u & 0xff]++;
+        count[256 + ((u >> 8) & 0xff)]++;
+        count[512 + ((u >> 16) & 0xff)]++;
+        count[768 + ((u >> 24) & 0xff)]++;
+        count[1024 + ((u >> 32) & 0xff)]++;
+        count[1280 + ((u >> 40) & 0xff)]++;
+        count[1536 + ((u >> 48) & 0xff)]++;
+        count[1792 + (u >> 56)]++;
+    }
+
+    src = key;
+    dst = tmp;
+
+    for (b = 0; b < 8; b++, count += 256) {
+        if (count[(src[0] >> (8 * b)) & 0xff] == n) {
+            continue;
+        }
+
+        for (sum = 0, i = 0; i < 256; i++) {
+            pos = count[i];
+            count[i] = sum;
+            sum += pos;
+        }
+
+        for (i = 0; i < n; i++) {
+            dst[count[(src[i] >> (8 * b)) & 0xff]++] = src[i];
+        }
+
+        src = dst;
+        dst = (dst == key) ? tmp : key;
+    }
+
+    /* back to numbers; the zeros where they sorted, in the order they came */
+
+    for (i = 0; i < n; i++) {
+        u = src[i];
+        src[i] = (u >> 63) ? (u & 0x7fffffffffffffffULL) : ~u;
+    }
+
+    if (negzero) {
+        for (z = 0; src[z] != 0; z++) {
+            /* void */
+        }
+
+        for (i = 0; i < n; i++) {
+            if (d[i] == 0) {
+                memcpy(&src[z++], &d[i], sizeof(double));
+            }
+        }
+    }
+
+    memcpy(d, src, n * sizeof(double));
+
+    free(key);
+
+    return HYDRA_OK;
 }
 
 
 int
-hydra_merge_double_cmp(const void *a, const void *b)
+hydra_merge_keys_init(hydra_merge_keys_t *k, hydra_merge_val_t *vals,
+    size_t n)
 {
-    double  x, y;
-
-    x = *(const double *) a;
-    y = *(const double *) b;
-
-    return x < y ? -1 : (x > y);
-}
-
-
-int
-hydra_merge_keys_init(hydra_merge_keys_t *k, yajl_val *vals, size_t n)
-{
-    size_t               i, j, o, total;
-    yajl_val             obj;
+    char                *dec;
+    size_t               i, o, total, esc, len;
+    const char          *key;
+    hydra_merge_val_t    obj, v;
     hydra_merge_name_t  *name;
     hydra_merge_slot_t  *slot;
 
     total = 0;
+    esc = 0;
 
     for (i = 0; i < n; i++) {
-        if (YAJL_IS_OBJECT(vals[i])) {
-            total += vals[i]->u.object.len;
+        if (!hydra_jspan_is_object(vals[i])) {
+            continue;
+        }
+
+        total += vals[i]->count;
+
+        for (v = hydra_jspan_first(vals[i]); v; v = hydra_jspan_next(v)) {
+            if (v->flags & HYDRA_JSPAN_KEY_ESCAPED) {
+                esc += v->key_len;
+            }
         }
     }
 
     k->nnames = 0;
     k->names = malloc((total + 1) * sizeof(hydra_merge_name_t));
     k->occ = malloc((total + 1) * sizeof(hydra_merge_occ_t));
+    k->decoded = esc ? malloc(esc) : NULL;
 
     if (hydra_merge_hash_init(&k->hash, total) != HYDRA_OK
-        || k->names == NULL || k->occ == NULL)
+        || k->names == NULL || k->occ == NULL
+        || (esc && k->decoded == NULL))
     {
         hydra_merge_keys_free(k);
         return HYDRA_ERROR;
     }
 
     o = 0;
+    dec = k->decoded;
 
     for (i = 0; i < n; i++) {
         obj = vals[i];
 
-        if (!YAJL_IS_OBJECT(obj)) {
+        if (!hydra_jspan_is_object(obj)) {
             continue;
         }
 
-        for (j = 0; j < obj->u.object.len; j++) {
-            slot = hydra_merge_hash_slot(&k->hash, obj->u.object.keys[j]);
+        for (v = hydra_jspan_first(obj); v; v = hydra_jspan_next(v)) {
+            key = hydra_jspan_key(v) + 1;
+            len = v->key_len - 2;
+
+            if (v->flags & HYDRA_JSPAN_KEY_ESCAPED) {
+                (void) hydra_jspan_unescape(key, len, dec, &len);
+                key = dec;
+                dec += len;
+            }
+
+            slot = hydra_merge_hash_slot(&k->hash, key, len);
 
             if (slot->key == NULL) {
-                slot->key = obj->u.object.keys[j];
+                slot->key = key;
+                slot->len = len;
                 slot->value = k->nnames;
 
                 name = &k->names[k->nnames++];
-                name->key = slot->key;
+                name->key = key;
+                name->len = len;
+                name->first = v;
                 name->head = o;
 
             } else {
@@ -706,7 +748,7 @@ hydra_merge_keys_init(hydra_merge_keys_t *k, yajl_val *vals, size_t n)
 
             name->tail = o;
 
-            k->occ[o].value = obj->u.object.values[j];
+            k->occ[o].value = v;
             k->occ[o].input = i;
             k->occ[o].next = 0;
             o++;
@@ -721,11 +763,11 @@ hydra_merge_keys_init(hydra_merge_keys_t *k, yajl_val *vals, size_t n)
 
 void
 hydra_merge_keys_values(const hydra_merge_keys_t *k, size_t name,
-    yajl_val *sub, size_t n)
+    hydra_merge_val_t *sub, size_t n)
 {
     size_t  o;
 
-    memset(sub, 0, n * sizeof(yajl_val));
+    memset(sub, 0, n * sizeof(hydra_merge_val_t));
 
     for (o = k->names[name].head + 1; o != 0; o = k->occ[o - 1].next) {
         sub[k->occ[o - 1].input] = k->occ[o - 1].value;
@@ -739,10 +781,12 @@ hydra_merge_keys_free(hydra_merge_keys_t *k)
     free(k->names);
     free(k->occ);
     free(k->hash.slots);
+    free(k->decoded);
 
     k->names = NULL;
     k->occ = NULL;
     k->hash.slots = NULL;
+    k->decoded = NULL;
 }
 
 
@@ -766,77 +810,60 @@ hydra_merge_hash_init(hydra_merge_hash_t *h, size_t n)
 }
 
 
-/* the slot that holds key, or the empty one where it goes (FNV-1a) */
+/*
+ * The slot that holds key, or the empty one where it goes; the key is
+ * hashed eight bytes at a time (multiply and fold).
+ */
 
 static hydra_merge_slot_t *
-hydra_merge_hash_slot(hydra_merge_hash_t *h, const char *key)
+hydra_merge_hash_slot(hydra_merge_hash_t *h, const char *key, size_t len)
 {
-    size_t                hash;
-    const unsigned char  *p;
+    size_t               i, n;
+    uint64_t             hash, w;
+    hydra_merge_slot_t  *slot;
 
-    hash = 2166136261u;
+    hash = (uint64_t) len * 0x9e3779b97f4a7c15ULL;
 
-    for (p = (const unsigned char *) key; *p != '\0'; p++) {
-        hash = (hash ^ *p) * 16777619u;
+    for (i = 0; i < len; i += 8) {
+        n = (len - i < 8) ? len - i : 8;
+        w = 0;
+        memcpy(&w, key + i, n);
+
+        hash = (hash ^ w) * 0xff51afd7ed558ccdULL;
+        hash ^= hash >> 32;
     }
 
-    hash &= h->mask;
+    for ( ;; ) {
+        slot = &h->slots[hash & h->mask];
 
-    while (h->slots[hash].key != NULL
-           && strcmp(h->slots[hash].key, key) != 0)
-    {
-        hash = (hash + 1) & h->mask;
+        if (slot->key == NULL
+            || (slot->len == len && memcmp(slot->key, key, len) == 0))
+        {
+            return slot;
+        }
+
+        hash++;
     }
-
-    return &h->slots[hash];
 }
 
 
 /* vals[i]: repo i's root, or root[key]; NULL where there is none */
 
-yajl_val *
-hydra_merge_vals(const hydra_merge_t *m, const char *key)
+hydra_merge_val_t *
+hydra_merge_vals(const hydra_merge_t *m, const char *key, size_t len)
 {
-    size_t     i;
-    yajl_val  *vals;
+    size_t              i;
+    hydra_merge_val_t  *vals;
 
-    vals = calloc(m->ninputs + 1, sizeof(yajl_val));
+    vals = calloc(m->ninputs + 1, sizeof(hydra_merge_val_t));
     if (vals == NULL) {
         return NULL;
     }
 
     for (i = 0; i < m->ninputs; i++) {
-        vals[i] = key != NULL ? hydra_merge_get(m->inputs[i].root, key)
-                              : m->inputs[i].root;
+        vals[i] = (key != NULL) ? hydra_jspan_get(m->inputs[i].root, key, len)
+                                : m->inputs[i].root;
     }
 
     return vals;
-}
-
-
-/* obj[key], the first one if the key is there twice; NULL: none */
-
-yajl_val
-hydra_merge_get(yajl_val obj, const char *key)
-{
-    size_t  i;
-
-    if (!YAJL_IS_OBJECT(obj)) {
-        return NULL;
-    }
-
-    for (i = 0; i < obj->u.object.len; i++) {
-        if (strcmp(obj->u.object.keys[i], key) == 0) {
-            return obj->u.object.values[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-yajl_gen_status
-hydra_merge_string(yajl_gen g, const char *s)
-{
-    return yajl_gen_string(g, (const unsigned char *) s, strlen(s));
 }

@@ -2,12 +2,12 @@
 /*
  * Copyright (C) The ngx_http_hydra_module authors
  *
- * The machinery under the merge rules of hydra_merge.c, for its use
- * only: the keys of N objects merged in first-seen order, the values of
- * one key merged (greatest, union, per-issue maps), values copied as
- * they came or tagged with their repo, exact sums, numbers written as
- * Python writes them, and the items of the sorted views.  Pure C over
- * yajl trees, no nginx headers.
+ * The machinery under the merge rules of hydra_merge.c and
+ * hydra_merge_stats.c, for their use only: a rule's run and its "hydra"
+ * facts, the keys of N objects merged in first-seen order, the values
+ * of one key merged (greatest, union, per-issue maps), items tagged with
+ * their repo, exact sums and sorted numbers.  Pure C over hydra_jspan
+ * nodes, no nginx headers.
  */
 
 
@@ -16,30 +16,37 @@
 
 
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "hydra.h"
+#include "hydra_jspan.h"
+#include "hydra_jspan_out.h"
 #include "hydra_merge.h"
 
 
-#define hydra_merge_check(call)                                               \
-    do {                                                                      \
-        if ((call) != yajl_gen_status_ok) {                                   \
-            return HYDRA_ERROR;                                               \
-        }                                                                     \
-    } while (0)
+/* obj[key] for a literal key, and the sum of such keys of vals */
+#define hydra_merge_get(obj, key)                                             \
+    hydra_jspan_get(obj, key, sizeof(key) - 1)
 
-#define hydra_merge_try(call)                                                 \
-    do {                                                                      \
-        if ((call) != HYDRA_OK) {                                             \
-            return HYDRA_ERROR;                                               \
-        }                                                                     \
-    } while (0)
+#define hydra_merge_sum_of(s, m, vals, key)                                   \
+    hydra_merge_sum_key(s, m, vals, key, sizeof(key) - 1)
 
-#define hydra_merge_key(g, key)                                               \
-    hydra_merge_check(yajl_gen_string(g, (const unsigned char *) key,         \
-                                      sizeof(key) - 1))
+
+typedef const hydra_jspan_node_t  *hydra_merge_val_t;
+
+
+/*
+ * The repos' tags, escaped once per answer: tag i is the len[i] bytes at
+ * buf.start + off[i], to go between quotes; HYDRA_MERGE_TAG_BAD if it is
+ * not UTF-8.
+ */
+
+#define HYDRA_MERGE_TAG_BAD       ((size_t) -1)
+
+typedef struct {
+    hydra_jspan_out_t             buf;
+    size_t                       *off;
+    size_t                       *len;
+} hydra_merge_tags_t;
 
 
 /*
@@ -53,14 +60,15 @@ typedef struct {
     size_t                        n;
     long long                     i;
     double                        d;
-    yajl_val                      first;
+    hydra_merge_val_t             first;
 } hydra_merge_sum_t;
 
 
-/* open addressing, string keys, at most half full */
+/* open addressing, keys as decoded bytes, at most half full */
 
 typedef struct {
     const char                   *key;
+    size_t                        len;
     size_t                        value;
 } hydra_merge_slot_t;
 
@@ -73,19 +81,22 @@ typedef struct {
 /*
  * The keys of one object per repo, in first-seen order; each distinct
  * name chains its occurrences in repo order, so a merge of N objects of
- * K keys costs N * K, not K squared.
+ * K keys costs N * K, not K squared.  A name is written as the key of
+ * its first occurrence was.
  */
 
 typedef struct {
     size_t                        input;
     size_t                        next;     /* occurrence index + 1, 0: end */
-    yajl_val                      value;
+    hydra_merge_val_t             value;
 } hydra_merge_occ_t;
 
 typedef struct {
     size_t                        head;
     size_t                        tail;
-    const char                   *key;
+    const char                   *key;      /* decoded */
+    size_t                        len;
+    hydra_merge_val_t             first;
 } hydra_merge_name_t;
 
 typedef struct {
@@ -93,57 +104,60 @@ typedef struct {
     hydra_merge_name_t           *names;
     hydra_merge_occ_t            *occ;
     hydra_merge_hash_t            hash;
+    char                         *decoded;  /* the keys that had escapes */
 } hydra_merge_keys_t;
 
 
-/* an item of /api/events or /api/sessions on its way to be sorted */
+/* one merge under way: where it writes, what it merges, the tags */
 typedef struct {
-    int                           has_id;
-    double                        id;
-    size_t                        order;
-    const char                   *time;     /* NULL: none */
-    const char                   *repo;
-    yajl_val                      item;
-} hydra_merge_entry_t;
+    hydra_jspan_out_t            *out;
+    const hydra_merge_t          *m;
+    hydra_merge_tags_t            tags;
+} hydra_merge_ctx_t;
 
 
-int hydra_merge_keys_init(hydra_merge_keys_t *k, yajl_val *vals, size_t n);
+typedef void (*hydra_merge_body_pt)(hydra_merge_ctx_t *c);
+
+
+int hydra_merge_run(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_body_pt body);
+void hydra_merge_facts(hydra_merge_ctx_t *c);
+
+int hydra_merge_keys_init(hydra_merge_keys_t *k, hydra_merge_val_t *vals,
+    size_t n);
 void hydra_merge_keys_values(const hydra_merge_keys_t *k, size_t name,
-    yajl_val *sub, size_t n);
+    hydra_merge_val_t *sub, size_t n);
 void hydra_merge_keys_free(hydra_merge_keys_t *k);
 
-int hydra_merge_max_string(yajl_gen g, const hydra_merge_t *m, yajl_val *vals);
-int hydra_merge_max_number(yajl_gen g, const hydra_merge_t *m, yajl_val *vals);
-int hydra_merge_union(yajl_gen g, const hydra_merge_t *m, yajl_val *vals);
-int hydra_merge_issues(yajl_gen g, const hydra_merge_t *m, yajl_val *vals,
-    int tag, unsigned depth);
+int hydra_merge_tags_init(hydra_merge_tags_t *tags, const hydra_merge_t *m);
+void hydra_merge_tags_free(hydra_merge_tags_t *tags);
+void hydra_merge_tag(hydra_jspan_out_t *out, const hydra_merge_tags_t *tags,
+    size_t i);
+void hydra_merge_name(hydra_jspan_out_t *out, const char *name, size_t len);
+void hydra_merge_tagged(hydra_jspan_out_t *out, hydra_merge_val_t item,
+    const hydra_merge_tags_t *tags, size_t input);
 
-int hydra_merge_copy(yajl_gen g, yajl_val v, unsigned depth);
-int hydra_merge_tagged(yajl_gen g, yajl_val item, const char *repo,
-    unsigned depth);
+void hydra_merge_max_string(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals);
+void hydra_merge_max_number(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals);
+int hydra_merge_union(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals);
+void hydra_merge_issues(hydra_jspan_out_t *out, const hydra_merge_t *m,
+    hydra_merge_val_t *vals, const hydra_merge_tags_t *tags, int tag);
 
 void hydra_merge_sum_init(hydra_merge_sum_t *s);
-void hydra_merge_sum_add(hydra_merge_sum_t *s, yajl_val v);
+void hydra_merge_sum_add(hydra_merge_sum_t *s, hydra_merge_val_t v);
 void hydra_merge_sum_key(hydra_merge_sum_t *s, const hydra_merge_t *m,
-    yajl_val *vals, const char *key);
+    hydra_merge_val_t *vals, const char *key, size_t len);
 double hydra_merge_sum_value(const hydra_merge_sum_t *s);
-int hydra_merge_sum_write(yajl_gen g, const hydra_merge_sum_t *s);
+void hydra_merge_sum_write(hydra_jspan_out_t *out, const hydra_merge_sum_t *s);
 
-int hydra_merge_double(yajl_gen g, double d);
 double hydra_merge_round1(double d);
-double hydra_merge_number(yajl_val v);
-int hydra_merge_double_cmp(const void *a, const void *b);
+int hydra_merge_sort(double *d, size_t n);
 
-size_t hydra_merge_entries(const hydra_merge_t *m,
-    hydra_merge_entry_t *entries, const char *time);
-int hydra_merge_entries_write(yajl_gen g, int keep_repo,
-    const hydra_merge_entry_t *entries, size_t n);
-int hydra_merge_event_cmp(const void *a, const void *b);
-int hydra_merge_session_cmp(const void *a, const void *b);
-
-yajl_val *hydra_merge_vals(const hydra_merge_t *m, const char *key);
-yajl_val hydra_merge_get(yajl_val obj, const char *key);
-yajl_gen_status hydra_merge_string(yajl_gen g, const char *s);
+hydra_merge_val_t *hydra_merge_vals(const hydra_merge_t *m, const char *key,
+    size_t len);
 
 
 #endif /* _HYDRA_MERGE_UTIL_H_INCLUDED_ */

@@ -30,6 +30,12 @@ static int hydra_registry_names(const hydra_repo_t *repo, const char *fold,
 static int hydra_registry_fold_eq(const char *fold, const char *name);
 static int hydra_registry_base_eq(const char *fold, const char *name);
 static void hydra_registry_copy(char *dst, const char *src, size_t size);
+static hydra_repo_t *hydra_registry_repo(const hydra_registry_t *reg,
+    uint32_t id);
+static hydra_repo_t *hydra_registry_feed_owned(hydra_registry_t *reg,
+    uint32_t id, int64_t owner);
+static void hydra_registry_feed_clear(hydra_registry_t *reg,
+    hydra_repo_t *repo);
 
 
 void
@@ -92,6 +98,7 @@ hydra_registry_apply(hydra_registry_t *reg, hydra_source_e source,
         memset(repo, 0, sizeof(hydra_repo_t));
 
         repo->id = reg->next_id++;
+        repo->feed_id = -1;
         repo->source = source;
         repo->spec = specs[i];
         hydra_registry_set_key(repo);
@@ -285,6 +292,219 @@ hydra_registry_probe_done(hydra_registry_t *reg, const hydra_probe_job_t *job,
     }
 
     return changed;
+}
+
+
+const hydra_repo_t *
+hydra_registry_by_id(const hydra_registry_t *reg, uint32_t id)
+{
+    return hydra_registry_repo(reg, id);
+}
+
+
+/*
+ * Hands out the event feeds to connect: a repo that is running, was
+ * found up by a probe (so its owner/name, the events' tag, is known),
+ * is past its retry time, and whose feed nobody holds or whose owner's
+ * lease ran out (the owner died).  The taker holds it under owner's
+ * lease from then on and renews it on every tick.
+ */
+
+size_t
+hydra_registry_due_feeds(hydra_registry_t *reg, const hydra_clock_t *now,
+    int64_t owner, int64_t lease, hydra_feed_job_t *jobs, size_t max)
+{
+    size_t         i, n;
+    hydra_repo_t  *repo;
+
+    n = 0;
+
+    for (i = 0; i < reg->nrepos && n < max; i++) {
+        repo = &reg->repos[i];
+
+        if (!repo->spec.running || repo->spec.port == 0
+            || repo->health != HYDRA_HEALTH_UP
+            || repo->feed_retry > now->mono
+            || (repo->feed_owner != 0 && repo->feed_lease > now->mono))
+        {
+            continue;
+        }
+
+        hydra_registry_feed_clear(reg, repo);
+
+        repo->feed_owner = owner;
+        repo->feed_lease = now->mono + lease;
+
+        jobs[n].id = repo->id;
+        jobs[n].sockaddr = repo->spec.sockaddr;
+        jobs[n].socklen = repo->spec.socklen;
+        memcpy(jobs[n].addr_text, repo->addr_text, HYDRA_ADDR_SIZE);
+        memcpy(jobs[n].key, repo->key, HYDRA_NAME_SIZE);
+        n++;
+    }
+
+    return n;
+}
+
+
+/*
+ * The owner's tick: the lease goes on while the repo still runs at the
+ * address the feed connected to, and job->key follows the registry.
+ * HYDRA_DECLINED: the feed must be closed, as the entry is gone, another
+ * worker holds it, or the repo stopped or moved (then the feed is
+ * released at once, to connect to the new address without delay).
+ */
+
+int
+hydra_registry_feed_renew(hydra_registry_t *reg, hydra_feed_job_t *job,
+    int64_t owner, const hydra_clock_t *now, int64_t lease)
+{
+    hydra_repo_t  *repo;
+
+    repo = hydra_registry_feed_owned(reg, job->id, owner);
+
+    if (repo == NULL) {
+        return HYDRA_DECLINED;
+    }
+
+    if (!repo->spec.running || repo->spec.port == 0
+        || !hydra_registry_sockaddr_eq(&repo->spec.sockaddr,
+                                       repo->spec.socklen,
+                                       &job->sockaddr, job->socklen))
+    {
+        hydra_registry_feed_clear(reg, repo);
+        repo->feed_retry = now->mono;
+        return HYDRA_DECLINED;
+    }
+
+    repo->feed_lease = now->mono + lease;
+    memcpy(job->key, repo->key, HYDRA_NAME_SIZE);
+
+    return HYDRA_OK;
+}
+
+
+/* the handshake is done: the feed is up, the backoff starts over */
+
+int
+hydra_registry_feed_up(hydra_registry_t *reg, uint32_t id, int64_t owner)
+{
+    hydra_repo_t  *repo;
+
+    repo = hydra_registry_feed_owned(reg, id, owner);
+
+    if (repo == NULL) {
+        return HYDRA_DECLINED;
+    }
+
+    repo->feed_failures = 0;
+
+    if (!repo->events) {
+        repo->events = 1;
+        reg->version++;
+    }
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * An event from the feed: HYDRA_OK when it comes after the dedup point
+ * (timestamps compared as strings, HydraFlow's UTC ISO form sorting as
+ * time, then ids), which it then becomes; HYDRA_DECLINED when it was
+ * already taken (a replayed history, on a reconnect or after the repo
+ * restarted); HYDRA_ERROR when owner no longer holds the feed, which it
+ * must then close.  An event without a timestamp cannot be placed: it
+ * is taken and the point stays.
+ */
+
+int
+hydra_registry_feed_take(hydra_registry_t *reg, uint32_t id, int64_t owner,
+    const char *timestamp, int64_t source_id)
+{
+    int            cmp;
+    hydra_repo_t  *repo;
+
+    repo = hydra_registry_feed_owned(reg, id, owner);
+
+    if (repo == NULL) {
+        return HYDRA_ERROR;
+    }
+
+    if (timestamp[0] == '\0') {
+        return HYDRA_OK;
+    }
+
+    cmp = strcmp(timestamp, repo->feed_time);
+
+    if (cmp < 0 || (cmp == 0 && source_id <= repo->feed_id)) {
+        return HYDRA_DECLINED;
+    }
+
+    hydra_registry_copy(repo->feed_time, timestamp, HYDRA_FEED_TIME_SIZE);
+    repo->feed_id = source_id;
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * The owner lets its feed go: at once (the repo moved, the worker
+ * exits), or after a failure, with the next connect delayed by the
+ * backoff; rnd is a random number for its jitter.
+ */
+
+void
+hydra_registry_feed_release(hydra_registry_t *reg, uint32_t id,
+    int64_t owner, const hydra_clock_t *now, int failed, uint32_t rnd)
+{
+    hydra_repo_t  *repo;
+
+    repo = hydra_registry_feed_owned(reg, id, owner);
+
+    if (repo == NULL) {
+        return;
+    }
+
+    hydra_registry_feed_clear(reg, repo);
+
+    if (!failed) {
+        repo->feed_retry = now->mono;
+        return;
+    }
+
+    if (repo->feed_failures < 32) {
+        repo->feed_failures++;
+    }
+
+    repo->feed_retry = now->mono
+                       + hydra_registry_feed_backoff(repo->feed_failures,
+                                                     rnd);
+}
+
+
+/*
+ * Full jitter: uniform between 1 s and 2^failures s, at most 30 s, so
+ * repos that fail together do not come back together.
+ */
+
+int64_t
+hydra_registry_feed_backoff(unsigned failures, uint32_t rnd)
+{
+    int64_t  cap;
+
+    cap = HYDRA_FEED_BACKOFF_MIN;
+
+    while (failures-- > 0 && cap < HYDRA_FEED_BACKOFF_MAX) {
+        cap *= 2;
+    }
+
+    if (cap > HYDRA_FEED_BACKOFF_MAX) {
+        cap = HYDRA_FEED_BACKOFF_MAX;
+    }
+
+    return HYDRA_FEED_BACKOFF_MIN
+           + (int64_t) (rnd % (uint32_t) (cap - HYDRA_FEED_BACKOFF_MIN + 1));
 }
 
 
@@ -603,4 +823,51 @@ hydra_registry_copy(char *dst, const char *src, size_t size)
 
     memcpy(dst, src, len);
     dst[len] = '\0';
+}
+
+
+/* the entry of an id; the registry is the caller's to change or not */
+
+static hydra_repo_t *
+hydra_registry_repo(const hydra_registry_t *reg, uint32_t id)
+{
+    size_t  i;
+
+    for (i = 0; i < reg->nrepos; i++) {
+        if (reg->repos[i].id == id) {
+            return (hydra_repo_t *) &reg->repos[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static hydra_repo_t *
+hydra_registry_feed_owned(hydra_registry_t *reg, uint32_t id, int64_t owner)
+{
+    hydra_repo_t  *repo;
+
+    repo = hydra_registry_repo(reg, id);
+
+    if (repo == NULL || repo->feed_owner != owner) {
+        return NULL;
+    }
+
+    return repo;
+}
+
+
+/* nobody holds the feed, so it is not up; the dedup point stays */
+
+static void
+hydra_registry_feed_clear(hydra_registry_t *reg, hydra_repo_t *repo)
+{
+    repo->feed_owner = 0;
+    repo->feed_lease = 0;
+
+    if (repo->events) {
+        repo->events = 0;
+        reg->version++;
+    }
 }

@@ -30,6 +30,13 @@
 #define HYDRA_ERROR_SIZE      64
 #define HYDRA_ADDR_SIZE       64
 
+/* an event's timestamp as a feed's dedup point keeps it (may be cut) */
+#define HYDRA_FEED_TIME_SIZE  64
+
+/* a feed's reconnect delay: full jitter, from 1 s up to 30 s */
+#define HYDRA_FEED_BACKOFF_MIN  1000
+#define HYDRA_FEED_BACKOFF_MAX  30000
+
 
 typedef enum {
     HYDRA_SOURCE_STATIC = 0,
@@ -80,6 +87,18 @@ typedef struct {
 
     int64_t                  probe_due;   /* mono ms */
     int64_t                  probe_busy;  /* mono ms: a probe's lease */
+
+    /*
+     * The event feed, the repo's /ws held by one worker: its pid and
+     * lease, when it may connect again, and the dedup point, the
+     * (timestamp, id) of the last event taken from the repo.
+     */
+    int64_t                  feed_owner;  /* pid, 0: none */
+    int64_t                  feed_lease;  /* mono ms */
+    int64_t                  feed_retry;  /* mono ms */
+    unsigned                 feed_failures;  /* in a row */
+    int64_t                  feed_id;     /* -1: none */
+    char                     feed_time[HYDRA_FEED_TIME_SIZE];
 } hydra_repo_t;
 
 
@@ -112,6 +131,16 @@ typedef struct {
 } hydra_probe_job_t;
 
 
+/* a feed to connect: copied out of the registry under the lock */
+typedef struct {
+    uint32_t                 id;
+    struct sockaddr_storage  sockaddr;
+    socklen_t                socklen;
+    char                     addr_text[HYDRA_ADDR_SIZE];
+    char                     key[HYDRA_NAME_SIZE];
+} hydra_feed_job_t;
+
+
 typedef struct {
     int                      up;
     int64_t                  latency_ms;
@@ -131,6 +160,20 @@ size_t hydra_registry_due_probes(hydra_registry_t *reg,
 int hydra_registry_probe_done(hydra_registry_t *reg,
     const hydra_probe_job_t *job, const hydra_probe_result_t *res,
     const hydra_clock_t *now);
+const hydra_repo_t *hydra_registry_by_id(const hydra_registry_t *reg,
+    uint32_t id);
+size_t hydra_registry_due_feeds(hydra_registry_t *reg,
+    const hydra_clock_t *now, int64_t owner, int64_t lease,
+    hydra_feed_job_t *jobs, size_t max);
+int hydra_registry_feed_renew(hydra_registry_t *reg, hydra_feed_job_t *job,
+    int64_t owner, const hydra_clock_t *now, int64_t lease);
+int hydra_registry_feed_up(hydra_registry_t *reg, uint32_t id,
+    int64_t owner);
+int hydra_registry_feed_take(hydra_registry_t *reg, uint32_t id,
+    int64_t owner, const char *timestamp, int64_t source_id);
+void hydra_registry_feed_release(hydra_registry_t *reg, uint32_t id,
+    int64_t owner, const hydra_clock_t *now, int failed, uint32_t rnd);
+int64_t hydra_registry_feed_backoff(unsigned failures, uint32_t rnd);
 int hydra_registry_sockaddr_eq(const struct sockaddr_storage *a,
     socklen_t alen, const struct sockaddr_storage *b, socklen_t blen);
 void hydra_registry_addr_text(char *dst, size_t size,

@@ -13,6 +13,8 @@
 #include "ngx_http_hydra_reply.h"
 #include "ngx_http_hydra_shm.h"
 #include "hydra_args.h"
+#include "hydra_jspan.h"
+#include "hydra_jspan_out.h"
 #include "hydra_merge.h"
 
 
@@ -28,6 +30,8 @@ typedef struct {
     ngx_uint_t                   pending;
     ngx_list_t                   headers;    /* what subrequests send */
     ngx_event_t                  budget;
+    hydra_jspan_doc_t           *docs;       /* one per slot, malloc'd */
+    hydra_jspan_out_t            out;        /* the answer, malloc'd */
     unsigned                     finished:1;
 } ngx_http_hydra_agg_t;
 
@@ -45,13 +49,15 @@ static void ngx_http_hydra_agg_cleanup(void *data);
 static void ngx_http_hydra_agg_finish(ngx_http_hydra_agg_t *agg);
 static ngx_int_t ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg);
 static ngx_int_t ngx_http_hydra_agg_parse(ngx_http_request_t *r,
-    ngx_http_hydra_agg_t *agg, ngx_http_hydra_slot_t *slot, yajl_val *root);
+    ngx_http_hydra_agg_t *agg, ngx_http_hydra_slot_t *slot,
+    hydra_jspan_doc_t *doc);
+static ngx_int_t ngx_http_hydra_agg_send(ngx_http_request_t *r,
+    hydra_jspan_out_t *out);
 static ngx_int_t ngx_http_hydra_agg_report(ngx_http_request_t *r,
     ngx_http_hydra_agg_t *agg);
 static ngx_int_t ngx_http_hydra_agg_all_failed(ngx_http_request_t *r,
     ngx_http_hydra_agg_t *agg);
 static long ngx_http_hydra_agg_limit(ngx_http_request_t *r);
-static void ngx_http_hydra_yajl_tree_cleanup(void *data);
 
 
 /*
@@ -142,7 +148,11 @@ ngx_http_hydra_aggregate_handler(ngx_http_request_t *r)
     args.len = hydra_args_strip((char *) args.data, (const char *) r->args.data,
                                 r->args.len, "repo");
 
-    /* the timer must not outlive the request, however it ends */
+    /*
+     * The timer must not outlive the request, however it ends; the
+     * parsed answers and the merged one (malloc'd, the latter sent from
+     * where it was written) go with the pool
+     */
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -463,9 +473,17 @@ ngx_http_hydra_agg_cleanup(void *data)
 {
     ngx_http_hydra_agg_t  *agg = data;
 
+    ngx_uint_t  i;
+
     if (agg->budget.timer_set) {
         ngx_del_timer(&agg->budget);
     }
+
+    for (i = 0; agg->docs != NULL && i < agg->nslots; i++) {
+        hydra_jspan_free(&agg->docs[i]);
+    }
+
+    hydra_jspan_out_free(&agg->out);
 }
 
 
@@ -491,18 +509,20 @@ ngx_http_hydra_agg_finish(ngx_http_hydra_agg_t *agg)
 }
 
 
-/* parses what came, merges it by the view's rule, and answers */
+/*
+ * Parses what came, merges it by the view's rule, and answers with the
+ * merged bytes as they were written.
+ */
 
 static ngx_int_t
 ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg)
 {
-    yajl_gen                g;
-    yajl_val                root;
+    size_t                  size;
     ngx_uint_t              i, ninputs, nfailures;
     hydra_merge_t           m;
     ngx_http_request_t     *r;
-    ngx_http_hydra_slot_t  *slot;
     hydra_merge_input_t    *inputs;
+    ngx_http_hydra_slot_t  *slot;
     hydra_merge_failure_t  *failures;
 
     r = agg->request;
@@ -511,22 +531,30 @@ ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg)
                                  * (agg->nslots + 1));
     failures = ngx_palloc(r->pool, sizeof(hydra_merge_failure_t)
                                    * (agg->nslots + 1));
-    if (inputs == NULL || failures == NULL) {
+    agg->docs = ngx_pcalloc(r->pool, sizeof(hydra_jspan_doc_t)
+                                     * (agg->nslots + 1));
+    if (inputs == NULL || failures == NULL || agg->docs == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ninputs = 0;
     nfailures = 0;
+    size = 1024;
 
     for (i = 0; i < agg->nslots; i++) {
         slot = &agg->slots[i];
 
         if (slot->reason == NULL
-            && ngx_http_hydra_agg_parse(r, agg, slot, &root) == NGX_OK)
+            && ngx_http_hydra_agg_parse(r, agg, slot, &agg->docs[i])
+               == NGX_OK)
         {
             inputs[ninputs].repo = (const char *) slot->key.data;
-            inputs[ninputs].root = root;
+            inputs[ninputs].root = hydra_jspan_root(&agg->docs[i]);
             ninputs++;
+
+            /* the answer is mostly the bodies, and a tag per item */
+
+            size += (slot->body->last - slot->body->pos) * 9 / 8;
             continue;
         }
 
@@ -547,8 +575,7 @@ ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg)
         return ngx_http_hydra_agg_all_failed(r, agg);
     }
 
-    g = ngx_http_hydra_yajl_gen(r);
-    if (g == NULL) {
+    if (hydra_jspan_out_init(&agg->out, size) != HYDRA_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -559,71 +586,103 @@ ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg)
     m.nfailures = nfailures;
     m.limit = ngx_http_hydra_agg_limit(r);
 
-    if (agg->rule->merge(g, &m) != HYDRA_OK) {
+    if (agg->rule->merge(&agg->out, &m) != HYDRA_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hydra: merging \"%V\" failed", &r->uri);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_hydra_send_gen(r, NGX_HTTP_OK, g);
+    return ngx_http_hydra_agg_send(r, &agg->out);
 }
 
 
 /*
- * One repo's answer as a tree, or a reason it is left out: a body that
- * is not JSON, nests deeper than any HydraFlow answer, or has the wrong
- * shape for the view.  Keys are NUL-terminated (slot keys are built so).
+ * One repo's answer parsed, or a reason it is left out: a body that is
+ * not JSON, nests deeper than any HydraFlow answer, or has the wrong
+ * shape for the view.  The nodes point into the body, which the pool
+ * keeps; agg's cleanup frees them.
  */
 
 static ngx_int_t
 ngx_http_hydra_agg_parse(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg,
-    ngx_http_hydra_slot_t *slot, yajl_val *root)
+    ngx_http_hydra_slot_t *slot, hydra_jspan_doc_t *doc)
 {
-    size_t               len;
-    u_char              *json;
-    ngx_pool_cleanup_t  *cln;
-    char                 errbuf[128];
-
     if (slot->body == NULL) {
         slot->reason = "bad json";
         return NGX_DECLINED;
     }
 
-    json = slot->body->pos;
-    len = slot->body->last - slot->body->pos;
-    json[len] = '\0';
-
-    if (!hydra_merge_depth_ok((const char *) json, len,
-                              HYDRA_MERGE_DEPTH_MAX))
+    if (hydra_jspan_parse(doc, (const char *) slot->body->pos,
+                          slot->body->last - slot->body->pos,
+                          HYDRA_MERGE_DEPTH_MAX)
+        != HYDRA_OK)
     {
-        slot->reason = "bad json";
-        return NGX_DECLINED;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    *root = yajl_tree_parse((const char *) json, errbuf, sizeof(errbuf));
-
-    if (*root == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "hydra: repo %V answered \"%V\" with bad json: %s",
-                      &slot->key, &r->uri, errbuf);
+                      "hydra: repo %V answered \"%V\" with bad json: "
+                      "%s at byte %uz", &slot->key, &r->uri, doc->error,
+                      doc->error_at);
         slot->reason = "bad json";
         return NGX_DECLINED;
     }
 
-    cln->handler = ngx_http_hydra_yajl_tree_cleanup;
-    cln->data = *root;
-
-    if (!agg->rule->valid(*root)) {
+    if (!agg->rule->valid(hydra_jspan_root(doc))) {
         slot->reason = "bad shape";
         return NGX_DECLINED;
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The merged answer, sent from where it was written: the buffer is
+ * freed with the pool, after the last byte went out.
+ */
+
+static ngx_int_t
+ngx_http_hydra_agg_send(ngx_http_request_t *r, hydra_jspan_out_t *out)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   cl;
+
+    len = out->pos - out->start;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (r->method == NGX_HTTP_HEAD || len == 0) {
+        r->header_only = (r->method == NGX_HTTP_HEAD);
+        return ngx_http_send_header(r);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = (u_char *) out->start;
+    b->last = b->pos + len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->temporary = 1;
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    cl.buf = b;
+    cl.next = NULL;
+
+    return ngx_http_output_filter(r, &cl);
 }
 
 
@@ -720,13 +779,4 @@ ngx_http_hydra_agg_limit(ngx_http_request_t *r)
     n = ngx_atoi((u_char *) arg.value, arg.value_len);
 
     return (n == NGX_ERROR) ? 0 : (long) n;
-}
-
-
-static void
-ngx_http_hydra_yajl_tree_cleanup(void *data)
-{
-    yajl_val  root = data;
-
-    yajl_tree_free(root);
 }

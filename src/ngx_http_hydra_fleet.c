@@ -11,6 +11,7 @@
 #include "ngx_http_hydra_module.h"
 #include "ngx_http_hydra_shm.h"
 #include "ngx_http_hydra_peer.h"
+#include "ngx_http_hydra_feed.h"
 #include "hydra_supervisor.h"
 #include "hydra_probe.h"
 
@@ -84,12 +85,14 @@ ngx_http_hydra_tick(ngx_event_t *ev)
     ngx_http_hydra_zone_t       *zone;
     ngx_http_hydra_main_conf_t  *hmcf;
 
+    c = ev->data;
+    hmcf = c->data;
+
     if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_http_hydra_feed_close_all();
         return;
     }
 
-    c = ev->data;
-    hmcf = c->data;
     zone = hmcf->shm_zone->data;
     reg = &zone->sh->registry;
     poll = 0;
@@ -122,6 +125,8 @@ ngx_http_hydra_tick(ngx_event_t *ev)
     for (i = 0; i < njobs; i++) {
         ngx_http_hydra_probe_start(hmcf, &ngx_http_hydra_jobs[i], ev->log);
     }
+
+    ngx_http_hydra_feed_tick(hmcf, ev->log);
 
     ngx_add_timer(ev, NGX_HTTP_HYDRA_TICK);
 }
@@ -187,7 +192,9 @@ ngx_http_hydra_supervisor_apply(ngx_http_hydra_main_conf_t *hmcf,
     ngx_http_hydra_peer_t *peer, const char **error)
 {
     size_t                     i, dropped;
+    uint64_t                   version;
     ngx_buf_t                 *b;
+    ngx_uint_t                 nrepos, changed;
     hydra_clock_t              now;
     hydra_repo_spec_t         *specs;
     ngx_http_hydra_zone_t     *zone;
@@ -233,10 +240,19 @@ ngx_http_hydra_supervisor_apply(ngx_http_hydra_main_conf_t *hmcf,
     ngx_http_hydra_clock(&now);
 
     ngx_shmtx_lock(&zone->shpool->mutex);
+
+    version = zone->sh->registry.version;
     dropped = hydra_registry_apply(&zone->sh->registry,
                                    HYDRA_SOURCE_SUPERVISOR, specs,
                                    reply.nspecs, &now);
+    changed = (zone->sh->registry.version != version);
+    nrepos = zone->sh->registry.nrepos;
+
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (changed) {
+        ngx_http_hydra_feed_registry(hmcf, nrepos, peer->log);
+    }
 
     if (dropped) {
         ngx_log_error(NGX_LOG_WARN, peer->log, 0,
@@ -408,6 +424,8 @@ ngx_http_hydra_probe_done(ngx_http_hydra_peer_t *peer)
     if (!changed) {
         return;
     }
+
+    ngx_http_hydra_feed_repo_status(probe->hmcf, probe->job.id, peer->log);
 
     if (res.up) {
         ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,

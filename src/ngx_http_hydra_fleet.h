@@ -4,9 +4,9 @@
  *
  * Keeping the registry true: every worker ticks, and whichever worker
  * finds a job due in the zone takes it under a lease (the supervisor's
- * list_repos, a repo's health probe).  So each job runs once per
- * interval across all workers, and a worker that dies only delays its
- * jobs by a lease.
+ * list_repos, a repo's health probe, a repo's event feed: see
+ * ngx_http_hydra_feed.h).  So each job runs once per interval across
+ * all workers, and a worker that dies only delays its jobs by a lease.
  */
 
 

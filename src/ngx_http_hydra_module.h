@@ -35,6 +35,9 @@ typedef struct {
     ngx_str_t                    sessions_pattern; /* hydra_repo_sessions */
 
     ngx_int_t                    upstream_index;  /* $hydra_upstream */
+
+    ngx_uint_t                   events_history;  /* ring slots */
+    void                        *channels;    /* workers' wake-up pairs */
 } ngx_http_hydra_main_conf_t;
 
 
@@ -43,6 +46,8 @@ typedef struct {
     ngx_msec_t                   timeout;     /* hydra_timeout */
     size_t                       max_response;   /* hydra_max_response_size */
     ngx_str_t                    default_repo;   /* hydra_default_repo */
+    ngx_array_t                 *origins;     /* of ngx_str_t; NULL: same
+                                                 origin, empty: any */
 } ngx_http_hydra_loc_conf_t;
 
 
@@ -79,6 +84,7 @@ typedef struct {
     ngx_http_hydra_peer_binding_t  *binding;
     ngx_http_hydra_slot_t          *slot;
     void                           *agg;      /* the view it waits for */
+    void                           *client;   /* a /ws fan-out's socket */
 } ngx_http_hydra_ctx_t;
 
 

@@ -11,6 +11,11 @@
 #include "ngx_http_hydra_shm.h"
 
 
+#define NGX_HTTP_HYDRA_EVENT_BYTES  1024   /* of the ring, per slot */
+
+
+static ngx_int_t ngx_http_hydra_init_ring(ngx_http_hydra_zone_t *zone);
+static uint32_t ngx_http_hydra_ring_slots(ngx_http_hydra_main_conf_t *hmcf);
 static void ngx_http_hydra_apply_static(ngx_http_hydra_zone_t *zone);
 
 
@@ -34,7 +39,7 @@ ngx_http_hydra_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
         ngx_http_hydra_apply_static(zone);
-        return NGX_OK;
+        return ngx_http_hydra_init_ring(zone);
     }
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -42,7 +47,7 @@ ngx_http_hydra_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (shm_zone->shm.exists) {
         zone->sh = zone->shpool->data;
         ngx_http_hydra_apply_static(zone);
-        return NGX_OK;
+        return ngx_http_hydra_init_ring(zone);
     }
 
     zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_hydra_shctx_t));
@@ -65,7 +70,142 @@ ngx_http_hydra_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_http_hydra_apply_static(zone);
 
+    return ngx_http_hydra_init_ring(zone);
+}
+
+
+/*
+ * The ring: kept over a reload when it is still sound and of the size
+ * asked for, so history and ids survive; made anew otherwise, its ids
+ * going on from the old ring's.
+ */
+
+static ngx_int_t
+ngx_http_hydra_init_ring(ngx_http_hydra_zone_t *zone)
+{
+    size_t                   size;
+    uint64_t                 next;
+    hydra_ring_t            *ring;
+    ngx_http_hydra_shctx_t  *sh;
+
+    sh = zone->sh;
+    size = ngx_http_hydra_ring_size(zone->hmcf);
+    next = 1;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (sh->ring != NULL) {
+        if (sh->ring_size == size
+            && hydra_ring_valid(sh->ring, size) == HYDRA_OK)
+        {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            return NGX_OK;
+        }
+
+        if (hydra_ring_valid(sh->ring, sh->ring_size) == HYDRA_OK) {
+            next = hydra_ring_next(sh->ring);
+        }
+
+        ngx_slab_free_locked(zone->shpool, sh->ring);
+        sh->ring = NULL;
+    }
+
+    ring = ngx_slab_alloc_locked(zone->shpool, size);
+
+    if (ring == NULL
+        || hydra_ring_init(ring, size, ngx_http_hydra_ring_slots(zone->hmcf))
+           != HYDRA_OK)
+    {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_EMERG, ngx_cycle->log, 0,
+                      "hydra zone \"%V\" has no room for an event history "
+                      "of %uz bytes", &zone->hmcf->shm_zone->shm.name, size);
+        return NGX_ERROR;
+    }
+
+    /* an empty history whose ids go on where the old one's stopped */
+
+    ring->next_id = next;
+    ring->oldest = next;
+
+    sh->ring = ring;
+    sh->ring_size = size;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
     return NGX_OK;
+}
+
+
+/*
+ * At configuration time: a zone that could not hold the registry and the
+ * ring is refused with the size it needs, counting the slab allocator's
+ * page descriptors.
+ */
+
+char *
+ngx_http_hydra_zone_check(ngx_conf_t *cf, ngx_http_hydra_main_conf_t *hmcf)
+{
+    size_t  ring, pages, need;
+
+    if (hmcf->shm_zone == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    ring = ngx_http_hydra_ring_size(hmcf);
+
+    if (ring == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hydra_events_history %ui is too large",
+                           hmcf->events_history);
+        return NGX_CONF_ERROR;
+    }
+
+    pages = (ring + ngx_pagesize - 1) / ngx_pagesize
+            + (sizeof(ngx_http_hydra_shctx_t) + ngx_pagesize - 1)
+              / ngx_pagesize
+            + 16;
+
+    need = pages * (ngx_pagesize + sizeof(ngx_slab_page_t));
+
+    if (hmcf->shm_zone->shm.size < need) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hydra_zone \"%V\" of %uzk is too small for "
+                           "hydra_events_history %ui: it needs %uzk at least",
+                           &hmcf->shm_zone->shm.name,
+                           hmcf->shm_zone->shm.size / 1024,
+                           hmcf->events_history, need / 1024 + 1);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the ring's bytes: its slots, and 1 KiB of text for each event asked */
+
+size_t
+ngx_http_hydra_ring_size(ngx_http_hydra_main_conf_t *hmcf)
+{
+    return hydra_ring_size(ngx_http_hydra_ring_slots(hmcf),
+                           hmcf->events_history * NGX_HTTP_HYDRA_EVENT_BYTES);
+}
+
+
+/* the ring's slots are a power of two */
+
+static uint32_t
+ngx_http_hydra_ring_slots(ngx_http_hydra_main_conf_t *hmcf)
+{
+    uint32_t  n;
+
+    for (n = 1; n < hmcf->events_history && n < HYDRA_RING_SLOTS_MAX; n <<= 1)
+    {
+        /* void */
+    }
+
+    return n;
 }
 
 

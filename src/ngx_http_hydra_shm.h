@@ -17,10 +17,13 @@
 
 #include "ngx_http_hydra_module.h"
 #include "hydra_json.h"
+#include "hydra_ring.h"
 
 
 typedef struct {
     hydra_registry_t             registry;
+    hydra_ring_t                *ring;        /* the events' history */
+    size_t                       ring_size;
 } ngx_http_hydra_shctx_t;
 
 
@@ -32,6 +35,9 @@ typedef struct {
 
 
 ngx_int_t ngx_http_hydra_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+char *ngx_http_hydra_zone_check(ngx_conf_t *cf,
+    ngx_http_hydra_main_conf_t *hmcf);
+size_t ngx_http_hydra_ring_size(ngx_http_hydra_main_conf_t *hmcf);
 void ngx_http_hydra_clock(hydra_clock_t *now);
 ngx_int_t ngx_http_hydra_snapshot(ngx_http_hydra_main_conf_t *hmcf,
     ngx_pool_t *pool, hydra_json_registry_t *snap);

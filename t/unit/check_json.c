@@ -2,8 +2,9 @@
 /*
  * Copyright (C) The ngx_http_hydra_module authors
  *
- * hydra_json: what GET /api/repos and error bodies look like, read back
- * with yajl_tree and checked field by field, never as whole strings.
+ * hydra_json: what GET /api/repos, error bodies and the data of the
+ * module's own events look like, read back with yajl_tree and checked
+ * field by field, never as whole strings.
  */
 
 
@@ -293,6 +294,46 @@ START_TEST(test_error_body_alone)
 END_TEST
 
 
+START_TEST(test_repo_status_event)
+{
+    static const char  *keys[] = { "repo", "status", "last_error", NULL };
+
+    ck_assert_int_eq(hydra_json_repo_status(g, &repos[0]), HYDRA_OK);
+    root = hydra_parse_gen();
+
+    hydra_check_keys(root, keys);
+    hydra_check_string(root, "repo", "acme-api");
+    hydra_check_string(root, "status", "up");
+    hydra_check_null(root, "last_error");
+}
+END_TEST
+
+
+START_TEST(test_repo_status_event_down)
+{
+    ck_assert_int_eq(hydra_json_repo_status(g, &repos[1]), HYDRA_OK);
+    root = hydra_parse_gen();
+
+    hydra_check_string(root, "repo", "web");
+    hydra_check_string(root, "status", "down");
+    hydra_check_string(root, "last_error", "not running");
+}
+END_TEST
+
+
+START_TEST(test_registry_size_event)
+{
+    static const char  *keys[] = { "repos", NULL };
+
+    ck_assert_int_eq(hydra_json_registry_size(g, 3), HYDRA_OK);
+    root = hydra_parse_gen();
+
+    hydra_check_keys(root, keys);
+    hydra_check_integer(root, "repos", 3);
+}
+END_TEST
+
+
 START_TEST(test_iso_time)
 {
     hydra_check_time(HYDRA_TEST_WALL, "2026-03-05T10:00:05.120+00:00");
@@ -356,6 +397,13 @@ hydra_json_suite(void)
     tcase_add_test(tc, test_error_body);
     tcase_add_test(tc, test_error_body_empty_registry);
     tcase_add_test(tc, test_error_body_alone);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("module_events");
+    tcase_add_checked_fixture(tc, hydra_setup, hydra_teardown);
+    tcase_add_test(tc, test_repo_status_event);
+    tcase_add_test(tc, test_repo_status_event_down);
+    tcase_add_test(tc, test_registry_size_event);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("iso_time");

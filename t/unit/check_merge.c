@@ -2,9 +2,10 @@
 /*
  * Copyright (C) The ngx_http_hydra_module authors
  *
- * hydra_merge: every view's merge rule fed with parsed repo answers, its
- * output read back with yajl_tree and checked value by value, never as
- * whole strings.  Test JSON is written with ' for " to stay readable.
+ * hydra_merge: every view's merge rule fed with repo answers parsed as
+ * the glue parses them (hydra_jspan), its output read back with yajl_tree
+ * and checked value by value, never as whole strings.  Test JSON is
+ * written with ' for " to stay readable.
  */
 
 
@@ -31,7 +32,10 @@ static void hydra_setup(void);
 static void hydra_teardown(void);
 static char *hydra_quote(const char *json);
 static void hydra_add(const char *repo, const char *json);
-static void hydra_add_tree(const char *repo, yajl_val root);
+static void hydra_add_unchecked(const char *repo, const char *json);
+static int hydra_add_text(const char *repo, char *text, unsigned depth,
+    const hydra_merge_rule_t *rule);
+static void hydra_drop_inputs(void);
 static void hydra_fail(const char *repo, const char *reason);
 static yajl_val hydra_run(const char *view);
 static int hydra_run_status(const char *view);
@@ -51,14 +55,16 @@ static void hydra_check_keys(yajl_val v, const char *path,
     const char **keys);
 static void hydra_check_facts(const char **answered, const char **failed);
 static void hydra_check_no_facts(void);
+static int hydra_double_cmp(const void *a, const void *b);
 
 
-static yajl_gen                g;
+static hydra_jspan_out_t       buf;
 static yajl_val                out;
 static long                    limit;
 static size_t                  ninputs;
 static size_t                  nfailures;
-static yajl_val                trees[HYDRA_TEST_INPUTS];
+static char                   *texts[HYDRA_TEST_INPUTS];
+static hydra_jspan_doc_t       docs[HYDRA_TEST_INPUTS];
 static hydra_merge_input_t     inputs[HYDRA_TEST_INPUTS];
 static hydra_merge_failure_t   failures[HYDRA_TEST_INPUTS];
 
@@ -206,7 +212,7 @@ START_TEST(test_depth_copy_capped)
     ck_assert_ptr_nonnull(json);
     snprintf(json, len, "[{\"deep\":%s}]", deep);
 
-    hydra_add_tree("acme-api", yajl_tree_parse(json, NULL, 0));
+    hydra_add_unchecked("acme-api", json);
     free(json);
     free(deep);
 
@@ -226,13 +232,13 @@ START_TEST(test_depth_merge_capped)
     /* objects merged key by key, deeper than the cap: no crash either */
     deep = hydra_nested("{\"a\":", "0", "}", 200);
 
-    hydra_add_tree("acme-api", yajl_tree_parse(deep, NULL, 0));
-    hydra_add_tree("acme-web", yajl_tree_parse(deep, NULL, 0));
+    hydra_add_unchecked("acme-api", deep);
+    hydra_add_unchecked("acme-web", deep);
     free(deep);
 
     deep = hydra_nested("{\"a\":[", "", "]}", 100);
 
-    hydra_add_tree("tools", yajl_tree_parse(deep, NULL, 0));
+    hydra_add_unchecked("tools", deep);
     free(deep);
 
     out = hydra_run("/api/stats");
@@ -258,8 +264,8 @@ START_TEST(test_depth_max_merges)
     ck_assert_int_eq(hydra_merge_depth_ok(json, strlen(json),
                                           HYDRA_MERGE_DEPTH_MAX), 1);
 
-    hydra_add_tree("acme-api", yajl_tree_parse(json, NULL, 0));
-    hydra_add_tree("acme-web", yajl_tree_parse(json, NULL, 0));
+    hydra_add_unchecked("acme-api", json);
+    hydra_add_unchecked("acme-web", json);
     free(json);
     free(deep);
 
@@ -1176,11 +1182,9 @@ START_TEST(test_metrics_percentiles_rounding)
     hydra_check_real(out, "time_to_merge/p90", 2.2);
 
     yajl_tree_free(out);
-    yajl_gen_clear(g);
-    yajl_gen_reset(g, NULL);
+    hydra_jspan_out_reset(&buf);
 
-    yajl_tree_free(trees[0]);
-    ninputs = 0;
+    hydra_drop_inputs();
 
     hydra_add("acme-api",
         "{'lifetime':{'merge_durations':[2.35,0.04,100.25]}}");
@@ -1191,6 +1195,85 @@ START_TEST(test_metrics_percentiles_rounding)
     hydra_check_real(out, "time_to_merge/avg", 34.2);
     hydra_check_real(out, "time_to_merge/p50", 2.4);
     hydra_check_real(out, "time_to_merge/p90", 100.2);
+}
+END_TEST
+
+
+START_TEST(test_metrics_percentiles_many)
+{
+    int          r, i, k, zero, below;
+    char        *json, *p, num[32];
+    size_t       n, size;
+    double       d[300], sum, avg;
+    const char  *zeros[300];
+
+    /*
+     * 300 durations over three repos, zeros of both signs in the middle:
+     * they sort as a stable sort by "<" does, so p50 (d[150], a zero) is
+     * the zero that came at its place, with its sign
+     */
+
+    size = 300 * 32 + 64;
+    json = malloc(size);
+    ck_assert_ptr_nonnull(json);
+
+    srand(3);
+    n = 0;
+    zero = 0;
+    below = 0;
+
+    for (r = 0; r < 3; r++) {
+        p = json;
+        p += sprintf(p, "{'lifetime':{'merge_durations':[");
+
+        for (i = 0; i < 100; i++) {
+            k = (int) n;
+
+            if (k % 3 == 0 && k < 147) {
+                zeros[zero] = ((k / 3) % 2) ? "-0.0" : "0.0";
+                snprintf(num, sizeof(num), "%s", ((k / 3) % 2) ? "-0.0" : "0");
+                zero++;
+
+            } else if (k < 160) {
+                snprintf(num, sizeof(num), "-%.17g",
+                         rand() / (double) RAND_MAX * 1e4 + 1);
+                below++;
+
+            } else {
+                snprintf(num, sizeof(num), "%.17g",
+                         rand() / (double) RAND_MAX * 1e4 + 1);
+            }
+
+            d[n++] = strtod(num, NULL);
+            p += sprintf(p, "%s%s", i ? "," : "", num);
+        }
+
+        sprintf(p, "]}}");
+        hydra_add(hydra_abc[r], json);
+    }
+
+    free(json);
+
+    ck_assert_int_le(below, 150);
+    ck_assert_int_gt(below + zero, 150);
+    ck_assert_str_eq(zeros[150 - below], "-0.0");
+
+    out = hydra_run("/api/metrics");
+
+    qsort(d, n, sizeof(double), hydra_double_cmp);
+
+    for (sum = 0, i = 0; i < (int) n; i++) {
+        sum += d[i];
+    }
+
+    avg = sum / (double) n;
+    snprintf(num, sizeof(num), "%.1f", avg);
+
+    hydra_check_real(out, "time_to_merge/avg", strtod(num, NULL));
+    hydra_check_raw(out, "time_to_merge/p50", zeros[150 - below]);
+    snprintf(num, sizeof(num), "%.1f", d[270]);
+    hydra_check_real(out, "time_to_merge/p90", strtod(num, NULL));
+    hydra_check_len(out, "lifetime/merge_durations", 300);
 }
 END_TEST
 
@@ -1377,12 +1460,9 @@ START_TEST(test_prs_and_timeline)
     hydra_check_str(out, "2/repo", "acme-web");
 
     yajl_tree_free(out);
-    yajl_gen_clear(g);
-    yajl_gen_reset(g, NULL);
+    hydra_jspan_out_reset(&buf);
 
-    yajl_tree_free(trees[0]);
-    yajl_tree_free(trees[1]);
-    ninputs = 0;
+    hydra_drop_inputs();
 
     hydra_add("acme-api",
         "[{'issue_number':12,'stages':[{'stage':'triage',"
@@ -1666,14 +1746,9 @@ START_TEST(test_control_precedence)
 
         yajl_tree_free(out);
         out = NULL;
-        yajl_gen_clear(g);
-        yajl_gen_reset(g, NULL);
+        hydra_jspan_out_reset(&buf);
 
-        for (r = 0; r < ninputs; r++) {
-            yajl_tree_free(trees[r]);
-        }
-
-        ninputs = 0;
+        hydra_drop_inputs();
     }
 }
 END_TEST
@@ -1854,8 +1929,7 @@ START_TEST(test_all_empty)
 
         yajl_tree_free(out);
         out = NULL;
-        yajl_gen_clear(g);
-        yajl_gen_reset(g, NULL);
+        hydra_jspan_out_reset(&buf);
     }
 }
 END_TEST
@@ -1878,9 +1952,7 @@ START_TEST(test_all_lying_repos)
         NULL
     };
 
-    char                      *json;
     size_t                     v, b, n;
-    yajl_val                   root;
     const hydra_merge_rule_t  *rule;
 
     /* whatever passes valid() merges into JSON that parses */
@@ -1890,18 +1962,8 @@ START_TEST(test_all_lying_repos)
         n = 0;
 
         for (b = 0; bodies[b] != NULL; b++) {
-            json = hydra_quote(bodies[b]);
-            root = yajl_tree_parse(json, NULL, 0);
-            free(json);
-            ck_assert_ptr_nonnull(root);
-
-            if (rule->valid(root)) {
-                hydra_add_tree(hydra_abc[n % 3], root);
-                n++;
-
-            } else {
-                yajl_tree_free(root);
-            }
+            n += hydra_add_text(hydra_abc[n % 3], hydra_quote(bodies[b]),
+                                HYDRA_MERGE_DEPTH_MAX, rule);
         }
 
         out = hydra_run(hydra_views[v]);
@@ -1909,14 +1971,9 @@ START_TEST(test_all_lying_repos)
 
         yajl_tree_free(out);
         out = NULL;
-        yajl_gen_clear(g);
-        yajl_gen_reset(g, NULL);
+        hydra_jspan_out_reset(&buf);
 
-        for (b = 0; b < ninputs; b++) {
-            yajl_tree_free(trees[b]);
-        }
-
-        ninputs = 0;
+        hydra_drop_inputs();
     }
 }
 END_TEST
@@ -1926,15 +1983,54 @@ START_TEST(test_all_gen_errors)
 {
     size_t  i;
 
-    /* a generator that refuses the first call: every rule says so */
+    /* an output that refuses the first byte: every rule says so */
 
     for (i = 0; hydra_views[i] != NULL; i++) {
-        yajl_gen_clear(g);
-        yajl_gen_reset(g, NULL);
-        ck_assert_int_eq(yajl_gen_integer(g, 1), yajl_gen_status_ok);
+        hydra_jspan_out_reset(&buf);
+        hydra_jspan_out_limit(&buf, 0);
 
         ck_assert_msg(hydra_run_status(hydra_views[i]) == HYDRA_ERROR,
                       "%s", hydra_views[i]);
+    }
+}
+END_TEST
+
+
+START_TEST(test_all_out_short)
+{
+    size_t  i, len, max;
+
+    /* an output one byte too short, wherever: the rule fails, never cuts */
+
+    hydra_add("acme-api",
+        "{'stages':{'plan':[{'issue_number':1,'repo':'x'}]},"
+        "'lifetime':{'issues_completed':3,'merge_durations':[1.5,2],"
+        "'retries_per_stage':{'4':{'plan':1}}},"
+        "'status':'running','12':{'a':1}}");
+    hydra_add("acme-web",
+        "{'stages':{'plan':[{'issue_number':2}]},"
+        "'lifetime':{'issues_completed':4,'fired_thresholds':['a']},"
+        "'workers':[{'name':'w'}],'status':'idle'}");
+    hydra_fail("tools", "timeout");
+
+    for (i = 0; hydra_views[i] != NULL; i++) {
+        hydra_jspan_out_reset(&buf);
+        hydra_jspan_out_limit(&buf, (size_t) -1);
+        ck_assert_int_eq(hydra_run_status(hydra_views[i]), HYDRA_OK);
+        len = buf.pos - buf.start;
+
+        for (max = 0; max < len; max++) {
+            hydra_jspan_out_reset(&buf);
+            hydra_jspan_out_limit(&buf, max);
+
+            ck_assert_msg(hydra_run_status(hydra_views[i]) == HYDRA_ERROR,
+                          "%s: %zu of %zu bytes", hydra_views[i], max, len);
+        }
+
+        hydra_jspan_out_reset(&buf);
+        hydra_jspan_out_limit(&buf, len);
+        ck_assert_int_eq(hydra_run_status(hydra_views[i]), HYDRA_OK);
+        ck_assert_uint_eq((size_t) (buf.pos - buf.start), len);
     }
 }
 END_TEST
@@ -1946,8 +2042,7 @@ START_TEST(test_all_bad_utf8_tag)
     hydra_add("acme-\xff", "[{'issue':1}]");
     ck_assert_int_eq(hydra_run_status("/api/hitl"), HYDRA_ERROR);
 
-    yajl_gen_clear(g);
-    yajl_gen_reset(g, NULL);
+    hydra_jspan_out_reset(&buf);
 
     ck_assert_int_eq(hydra_run_status("/api/queue"), HYDRA_ERROR);
 }
@@ -2031,6 +2126,7 @@ hydra_merge_suite(void)
     tcase_add_test(tc, test_metrics_time_to_merge);
     tcase_add_test(tc, test_metrics_percentiles_ten);
     tcase_add_test(tc, test_metrics_percentiles_rounding);
+    tcase_add_test(tc, test_metrics_percentiles_many);
     tcase_add_test(tc, test_metrics_inference);
     tcase_add_test(tc, test_metrics_lies);
     suite_add_tcase(s, tc);
@@ -2087,6 +2183,7 @@ hydra_merge_suite(void)
     tcase_add_test(tc, test_all_empty);
     tcase_add_test(tc, test_all_lying_repos);
     tcase_add_test(tc, test_all_gen_errors);
+    tcase_add_test(tc, test_all_out_short);
     tcase_add_test(tc, test_all_bad_utf8_tag);
     suite_add_tcase(s, tc);
 
@@ -2109,14 +2206,12 @@ main(void)
 }
 
 
-/* a generator as the glue configures it */
+/* an output as the glue makes it: growing from a few bytes */
 
 static void
 hydra_setup(void)
 {
-    g = yajl_gen_alloc(NULL);
-    ck_assert_ptr_nonnull(g);
-    ck_assert_int_ne(yajl_gen_config(g, yajl_gen_validate_utf8, 1), 0);
+    ck_assert_int_eq(hydra_jspan_out_init(&buf, 16), HYDRA_OK);
 
     out = NULL;
     limit = 0;
@@ -2128,14 +2223,9 @@ hydra_setup(void)
 static void
 hydra_teardown(void)
 {
-    size_t  i;
-
-    for (i = 0; i < ninputs; i++) {
-        yajl_tree_free(trees[i]);
-    }
-
+    hydra_drop_inputs();
     yajl_tree_free(out);
-    yajl_gen_free(g);
+    hydra_jspan_out_free(&buf);
 }
 
 
@@ -2160,37 +2250,82 @@ hydra_quote(const char *json)
 }
 
 
-/* a repo's answer, checked as the glue checks it before parsing */
+/* a repo's answer, checked and parsed as the glue does it */
 
 static void
 hydra_add(const char *repo, const char *json)
 {
-    char      *s, err[128];
-    yajl_val   root;
+    char  *s;
 
     s = hydra_quote(json);
 
     ck_assert_int_eq(hydra_merge_depth_ok(s, strlen(s),
                                           HYDRA_MERGE_DEPTH_MAX), 1);
 
-    root = yajl_tree_parse(s, err, sizeof(err));
-    ck_assert_msg(root != NULL, "%s: %s", err, s);
-    free(s);
+    ck_assert_int_eq(hydra_add_text(repo, s, HYDRA_MERGE_DEPTH_MAX, NULL),
+                     1);
+}
 
-    hydra_add_tree(repo, root);
+
+/* an answer nested deeper than the glue allows, handed over anyway */
+
+static void
+hydra_add_unchecked(const char *repo, const char *json)
+{
+    char  *s;
+
+    s = strdup(json);
+    ck_assert_ptr_nonnull(s);
+
+    ck_assert_int_eq(hydra_add_text(repo, s, UINT_MAX, NULL), 1);
+}
+
+
+/*
+ * Parses text (which the input keeps) as an input of repo, if it is
+ * JSON and, with a rule, passes its valid(): 1, else 0 and it is freed.
+ */
+
+static int
+hydra_add_text(const char *repo, char *text, unsigned depth,
+    const hydra_merge_rule_t *rule)
+{
+    hydra_jspan_doc_t  *doc;
+
+    ck_assert_uint_lt(ninputs, HYDRA_TEST_INPUTS);
+
+    doc = &docs[ninputs];
+
+    ck_assert_msg(hydra_jspan_parse(doc, text, strlen(text), depth)
+                  == HYDRA_OK, "%s at %zu: %s", doc->error, doc->error_at,
+                  text);
+
+    if (rule != NULL && !rule->valid(hydra_jspan_root(doc))) {
+        hydra_jspan_free(doc);
+        free(text);
+        return 0;
+    }
+
+    texts[ninputs] = text;
+    inputs[ninputs].repo = repo;
+    inputs[ninputs].root = hydra_jspan_root(doc);
+    ninputs++;
+
+    return 1;
 }
 
 
 static void
-hydra_add_tree(const char *repo, yajl_val root)
+hydra_drop_inputs(void)
 {
-    ck_assert_ptr_nonnull(root);
-    ck_assert_uint_lt(ninputs, HYDRA_TEST_INPUTS);
+    size_t  i;
 
-    trees[ninputs] = root;
-    inputs[ninputs].repo = repo;
-    inputs[ninputs].root = root;
-    ninputs++;
+    for (i = 0; i < ninputs; i++) {
+        hydra_jspan_free(&docs[i]);
+        free(texts[i]);
+    }
+
+    ninputs = 0;
 }
 
 
@@ -2213,7 +2348,6 @@ hydra_run(const char *view)
     char                      *text, err[128];
     size_t                     i, len;
     yajl_val                   root;
-    const unsigned char       *buf;
     const hydra_merge_rule_t  *rule;
 
     rule = hydra_merge_rule(view, strlen(view));
@@ -2224,11 +2358,12 @@ hydra_run(const char *view)
     }
 
     ck_assert_int_eq(hydra_run_status(view), HYDRA_OK);
-    ck_assert_int_eq(yajl_gen_get_buf(g, &buf, &len), yajl_gen_status_ok);
+    ck_assert_int_eq(buf.failed, 0);
+    len = buf.pos - buf.start;
 
     text = malloc(len + 1);
     ck_assert_ptr_nonnull(text);
-    memcpy(text, buf, len);
+    memcpy(text, buf.start, len);
     text[len] = '\0';
 
     root = yajl_tree_parse(text, err, sizeof(err));
@@ -2254,7 +2389,7 @@ hydra_run_status(const char *view)
     m.nfailures = nfailures;
     m.limit = limit;
 
-    return rule->merge(g, &m);
+    return rule->merge(&buf, &m);
 }
 
 
@@ -2263,19 +2398,20 @@ hydra_valid(const char *view, const char *json)
 {
     int                        ok;
     char                      *s;
-    yajl_val                   root;
+    hydra_jspan_doc_t          doc;
     const hydra_merge_rule_t  *rule;
 
     rule = hydra_merge_rule(view, strlen(view));
     ck_assert_ptr_nonnull(rule);
 
     s = hydra_quote(json);
-    root = yajl_tree_parse(s, NULL, 0);
-    free(s);
-    ck_assert_ptr_nonnull(root);
+    ck_assert_int_eq(hydra_jspan_parse(&doc, s, strlen(s),
+                                       HYDRA_MERGE_DEPTH_MAX), HYDRA_OK);
 
-    ok = rule->valid(root);
-    yajl_tree_free(root);
+    ok = rule->valid(hydra_jspan_root(&doc));
+
+    hydra_jspan_free(&doc);
+    free(s);
 
     return ok;
 }
@@ -2536,4 +2672,16 @@ hydra_check_no_facts(void)
     for (i = 0; i < out->u.array.len; i++) {
         ck_assert(hydra_at(out->u.array.values[i], "answered") == NULL);
     }
+}
+
+
+static int
+hydra_double_cmp(const void *a, const void *b)
+{
+    double  x, y;
+
+    x = *(const double *) a;
+    y = *(const double *) b;
+
+    return x < y ? -1 : (x > y);
 }

@@ -3,7 +3,8 @@
  * Copyright (C) The ngx_http_hydra_module authors
  *
  * hydra_registry: applying static and supervisor lists, finding a repo
- * by any slug form, leasing probes and recording their outcome.
+ * by any slug form, leasing probes and recording their outcome, leasing
+ * event feeds and keeping their dedup points.
  */
 
 
@@ -21,6 +22,8 @@
 #define HYDRA_TEST_SPECS      (HYDRA_REPOS_MAX + 8)
 #define HYDRA_TEST_INTERVAL   5000
 #define HYDRA_TEST_LEASE      2000
+#define HYDRA_TEST_OWNER      4242
+#define HYDRA_TEST_OTHER      4343
 
 #define hydra_static(n)       hydra_registry_apply(reg, HYDRA_SOURCE_STATIC,  \
                                                    specs, n, &now)
@@ -39,6 +42,10 @@ static void hydra_probe_up(const hydra_probe_job_t *job, int64_t latency,
     const char *full_name);
 static int hydra_probe_down(const hydra_probe_job_t *job,
     const char *error);
+static void hydra_all_up(void);
+static size_t hydra_feeds(int64_t owner, hydra_feed_job_t *jobs,
+    size_t max);
+static int hydra_take(int64_t owner, const char *timestamp, int64_t id);
 
 
 static hydra_registry_t   *reg;
@@ -1142,6 +1149,453 @@ START_TEST(test_probe_gone)
 END_TEST
 
 
+START_TEST(test_feed_due_when_up)
+{
+    hydra_feed_job_t  jobs[4];
+
+    hydra_spec(&specs[0], "stopped", "127.0.0.1", 5101, 0);
+    hydra_spec(&specs[1], "acme/api", "127.0.0.1", 5102, 1);
+    hydra_spec(&specs[2], "registered", "127.0.0.1", 0, 1);
+    hydra_static(3);
+
+    /* not probed yet: its tag may still change, no feed */
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 4), 0);
+
+    hydra_all_up();
+
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 4), 1);
+    ck_assert_uint_eq(jobs[0].id, reg->repos[1].id);
+    ck_assert_str_eq(jobs[0].key, "acme-api");
+    ck_assert_str_eq(jobs[0].addr_text, "127.0.0.1:5102");
+    ck_assert_int_eq(hydra_registry_sockaddr_eq(&jobs[0].sockaddr,
+                                                jobs[0].socklen,
+                                                &specs[1].sockaddr,
+                                                specs[1].socklen),
+                     1);
+    ck_assert_int_eq(reg->repos[1].feed_owner, HYDRA_TEST_OWNER);
+    ck_assert_int_eq(reg->repos[1].feed_lease, now.mono + HYDRA_TEST_LEASE);
+
+    /* the other worker ticks at once: nothing for it */
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OTHER, jobs, 4), 0);
+}
+END_TEST
+
+
+START_TEST(test_feed_down_is_kept)
+{
+    hydra_feed_job_t   jobs[1];
+    hydra_probe_job_t  job;
+
+    hydra_spec(&specs[0], "acme/api", "127.0.0.1", 5101, 1);
+    hydra_static(1);
+    hydra_all_up();
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+
+    /* a failed probe does not end a feed that is connected */
+    now.mono += HYDRA_TEST_INTERVAL;
+    hydra_registry_due_probes(reg, &now, HYDRA_TEST_INTERVAL,
+                              HYDRA_TEST_LEASE, &job, 1);
+    hydra_probe_down(&job, "timeout");
+
+    ck_assert_int_eq(hydra_registry_feed_renew(reg, &jobs[0],
+                                               HYDRA_TEST_OWNER, &now,
+                                               HYDRA_TEST_LEASE),
+                     HYDRA_OK);
+
+    /* but a repo that is down is not connected to */
+    hydra_registry_feed_release(reg, jobs[0].id, HYDRA_TEST_OWNER, &now,
+                                0, 0);
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 0);
+}
+END_TEST
+
+
+START_TEST(test_feed_takeover)
+{
+    hydra_clock_t     t;
+    hydra_feed_job_t  jobs[1], other[1];
+
+    hydra_spec(&specs[0], "acme/api", "127.0.0.1", 5101, 1);
+    hydra_static(1);
+    hydra_all_up();
+
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+    ck_assert_int_eq(hydra_registry_feed_up(reg, jobs[0].id,
+                                            HYDRA_TEST_OWNER),
+                     HYDRA_OK);
+    ck_assert_int_eq(reg->repos[0].events, 1);
+
+    /* the owner renews on every tick: never free for the other */
+    t = now;
+
+    for (t.mono = now.mono; t.mono < now.mono + 5 * HYDRA_TEST_LEASE;
+         t.mono += 200)
+    {
+        ck_assert_int_eq(hydra_registry_feed_renew(reg, &jobs[0],
+                                                   HYDRA_TEST_OWNER, &t,
+                                                   HYDRA_TEST_LEASE),
+                         HYDRA_OK);
+        ck_assert_uint_eq(hydra_registry_due_feeds(reg, &t,
+                                                   HYDRA_TEST_OTHER,
+                                                   HYDRA_TEST_LEASE,
+                                                   other, 1),
+                          0);
+    }
+
+    /* the owner is killed: its lease runs out, the other takes over */
+    t.mono += HYDRA_TEST_LEASE - 201;
+    ck_assert_uint_eq(hydra_registry_due_feeds(reg, &t, HYDRA_TEST_OTHER,
+                                               HYDRA_TEST_LEASE, other, 1),
+                      0);
+
+    t.mono += 1;
+    ck_assert_uint_eq(hydra_registry_due_feeds(reg, &t, HYDRA_TEST_OTHER,
+                                               HYDRA_TEST_LEASE, other, 1),
+                      1);
+    ck_assert_int_eq(reg->repos[0].feed_owner, HYDRA_TEST_OTHER);
+
+    /* not up until its own handshake */
+    ck_assert_int_eq(reg->repos[0].events, 0);
+
+    /* a stalled old owner finds it lost the feed, and touches nothing */
+    ck_assert_int_eq(hydra_registry_feed_renew(reg, &jobs[0],
+                                               HYDRA_TEST_OWNER, &t,
+                                               HYDRA_TEST_LEASE),
+                     HYDRA_DECLINED);
+    ck_assert_int_eq(hydra_registry_feed_up(reg, jobs[0].id,
+                                            HYDRA_TEST_OWNER),
+                     HYDRA_DECLINED);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER, "2026-03-05T10:00:00", 1),
+                     HYDRA_ERROR);
+    hydra_registry_feed_release(reg, jobs[0].id, HYDRA_TEST_OWNER, &t, 1,
+                                0);
+    ck_assert_int_eq(reg->repos[0].feed_owner, HYDRA_TEST_OTHER);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER, "2026-03-05T10:00:00", 1),
+                     HYDRA_OK);
+}
+END_TEST
+
+
+START_TEST(test_feed_moved)
+{
+    uint64_t           version;
+    hydra_feed_job_t   jobs[1];
+    hydra_probe_job_t  job;
+
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5101, 1);
+    hydra_sup(1);
+    hydra_all_up();
+
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+    hydra_registry_feed_up(reg, jobs[0].id, HYDRA_TEST_OWNER);
+    version = reg->version;
+
+    /* the supervisor restarted it on another port */
+    now.mono += 300;
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5201, 1);
+    hydra_sup(1);
+
+    ck_assert_int_eq(hydra_registry_feed_renew(reg, &jobs[0],
+                                               HYDRA_TEST_OWNER, &now,
+                                               HYDRA_TEST_LEASE),
+                     HYDRA_DECLINED);
+    ck_assert_int_eq(reg->repos[0].feed_owner, 0);
+    ck_assert_int_eq(reg->repos[0].events, 0);
+    ck_assert_int_eq(reg->repos[0].feed_retry, now.mono);
+    ck_assert_uint_gt(reg->version, version);
+
+    /* the new address once a probe found it up, at once, by anyone */
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OTHER, jobs, 1), 0);
+    hydra_registry_due_probes(reg, &now, HYDRA_TEST_INTERVAL,
+                              HYDRA_TEST_LEASE, &job, 1);
+    hydra_probe_up(&job, 1, NULL);
+
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OTHER, jobs, 1), 1);
+    ck_assert_str_eq(jobs[0].addr_text, "127.0.0.1:5201");
+}
+END_TEST
+
+
+START_TEST(test_feed_stopped)
+{
+    hydra_feed_job_t  jobs[1];
+
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5101, 1);
+    hydra_sup(1);
+    hydra_all_up();
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+
+    specs[0].running = 0;
+    hydra_sup(1);
+
+    ck_assert_int_eq(hydra_registry_feed_renew(reg, &jobs[0],
+                                               HYDRA_TEST_OWNER, &now,
+                                               HYDRA_TEST_LEASE),
+                     HYDRA_DECLINED);
+
+    now.mono += 1000000;
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 0);
+
+    /* and gone from the registry */
+    specs[0].running = 1;
+    hydra_sup(1);
+    hydra_all_up();
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+    hydra_sup(0);
+
+    ck_assert_int_eq(hydra_registry_feed_renew(reg, &jobs[0],
+                                               HYDRA_TEST_OWNER, &now,
+                                               HYDRA_TEST_LEASE),
+                     HYDRA_DECLINED);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER, "2026-03-05T10:00:00", 1),
+                     HYDRA_ERROR);
+}
+END_TEST
+
+
+START_TEST(test_feed_key_follows)
+{
+    hydra_feed_job_t   jobs[1];
+    hydra_probe_job_t  job;
+
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5101, 1);
+    hydra_sup(1);
+    hydra_all_up();
+
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+    ck_assert_str_eq(jobs[0].key, "api");
+
+    now.mono += HYDRA_TEST_INTERVAL;
+    hydra_registry_due_probes(reg, &now, HYDRA_TEST_INTERVAL,
+                              HYDRA_TEST_LEASE, &job, 1);
+    hydra_probe_up(&job, 1, "acme/api");
+
+    ck_assert_int_eq(hydra_registry_feed_renew(reg, &jobs[0],
+                                               HYDRA_TEST_OWNER, &now,
+                                               HYDRA_TEST_LEASE),
+                     HYDRA_OK);
+    ck_assert_str_eq(jobs[0].key, "acme-api");
+}
+END_TEST
+
+
+START_TEST(test_feed_events_flag)
+{
+    uint64_t          version;
+    hydra_feed_job_t  jobs[1];
+
+    hydra_spec(&specs[0], "acme/api", "127.0.0.1", 5101, 1);
+    hydra_static(1);
+    hydra_all_up();
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+
+    version = reg->version;
+    ck_assert_int_eq(reg->repos[0].events, 0);
+
+    ck_assert_int_eq(hydra_registry_feed_up(reg, jobs[0].id,
+                                            HYDRA_TEST_OWNER),
+                     HYDRA_OK);
+    ck_assert_int_eq(reg->repos[0].events, 1);
+    ck_assert_uint_eq(reg->version, version + 1);
+
+    hydra_registry_feed_release(reg, jobs[0].id, HYDRA_TEST_OWNER, &now,
+                                0, 0);
+    ck_assert_int_eq(reg->repos[0].events, 0);
+    ck_assert_int_eq(reg->repos[0].feed_owner, 0);
+    ck_assert_uint_eq(reg->version, version + 2);
+
+    /* released without failure: free at once */
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OTHER, jobs, 1), 1);
+}
+END_TEST
+
+
+START_TEST(test_feed_dedup)
+{
+    hydra_feed_job_t  jobs[1];
+
+    hydra_spec(&specs[0], "acme/api", "127.0.0.1", 5101, 1);
+    hydra_static(1);
+    hydra_all_up();
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+    ck_assert_int_eq(reg->repos[0].feed_id, -1);
+
+    /* the first history is all new */
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER,
+                                "2026-03-05T10:00:01.000000+00:00", 7),
+                     HYDRA_OK);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER,
+                                "2026-03-05T10:00:02.000000+00:00", 8),
+                     HYDRA_OK);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER,
+                                "2026-03-05T10:00:02.000000+00:00", 9),
+                     HYDRA_OK);
+    ck_assert_str_eq(reg->repos[0].feed_time,
+                     "2026-03-05T10:00:02.000000+00:00");
+    ck_assert_int_eq(reg->repos[0].feed_id, 9);
+
+    /* a reconnect by another worker replays it: nothing is new */
+    hydra_registry_feed_release(reg, jobs[0].id, HYDRA_TEST_OWNER, &now,
+                                0, 0);
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OTHER, jobs, 1), 1);
+
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:01.000000+00:00", 7),
+                     HYDRA_DECLINED);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:02.000000+00:00", 8),
+                     HYDRA_DECLINED);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:02.000000+00:00", 9),
+                     HYDRA_DECLINED);
+
+    /* then the live ones, by time even when the process restarted */
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:02.000000+00:00", 10),
+                     HYDRA_OK);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:03.000000+00:00", 1),
+                     HYDRA_OK);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:03.000000+00:00", 1),
+                     HYDRA_DECLINED);
+
+    /* no id: placed by its time alone */
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:04.000000+00:00", -1),
+                     HYDRA_OK);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER,
+                                "2026-03-05T10:00:04.000000+00:00", -1),
+                     HYDRA_DECLINED);
+
+    /* no timestamp: cannot be placed, taken, the point stays */
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER, "", 2), HYDRA_OK);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OTHER, "", 2), HYDRA_OK);
+    ck_assert_str_eq(reg->repos[0].feed_time,
+                     "2026-03-05T10:00:04.000000+00:00");
+    ck_assert_int_eq(reg->repos[0].feed_id, -1);
+}
+END_TEST
+
+
+START_TEST(test_feed_dedup_survives_move)
+{
+    hydra_feed_job_t   jobs[1];
+    hydra_probe_job_t  job;
+
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5101, 1);
+    hydra_sup(1);
+    hydra_all_up();
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER, "2026-03-05T10:00:09", 60),
+                     HYDRA_OK);
+
+    hydra_spec(&specs[0], "api", "127.0.0.1", 5201, 1);
+    hydra_sup(1);
+    hydra_registry_feed_renew(reg, &jobs[0], HYDRA_TEST_OWNER, &now,
+                              HYDRA_TEST_LEASE);
+    hydra_registry_due_probes(reg, &now, HYDRA_TEST_INTERVAL,
+                              HYDRA_TEST_LEASE, &job, 1);
+    hydra_probe_up(&job, 1, NULL);
+
+    ck_assert_uint_eq(hydra_feeds(HYDRA_TEST_OWNER, jobs, 1), 1);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER, "2026-03-05T10:00:09", 60),
+                     HYDRA_DECLINED);
+    ck_assert_int_eq(hydra_take(HYDRA_TEST_OWNER, "2026-03-05T10:00:10", 61),
+                     HYDRA_OK);
+}
+END_TEST
+
+
+START_TEST(test_feed_backoff)
+{
+    unsigned  i;
+    int64_t   d;
+    uint32_t  rnd;
+
+    ck_assert_int_eq(hydra_registry_feed_backoff(0, 12345), 1000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(1, 0), 1000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(1, 1000), 2000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(1, 1001), 1000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(2, 3000), 4000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(4, 15000), 16000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(5, 29000), 30000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(5, 29001), 1000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(32, 29000), 30000);
+    ck_assert_int_eq(hydra_registry_feed_backoff(UINT32_MAX, UINT32_MAX),
+                     1000 + (int64_t) (UINT32_MAX % 29001));
+
+    for (i = 0; i < 40; i++) {
+        for (rnd = 0; rnd < 100000; rnd += 777) {
+            d = hydra_registry_feed_backoff(i, rnd * 40503u);
+            ck_assert_int_ge(d, HYDRA_FEED_BACKOFF_MIN);
+            ck_assert_int_le(d, HYDRA_FEED_BACKOFF_MAX);
+        }
+    }
+}
+END_TEST
+
+
+START_TEST(test_feed_release_failed)
+{
+    hydra_clock_t     t;
+    hydra_feed_job_t  jobs[1];
+
+    hydra_spec(&specs[0], "acme/api", "127.0.0.1", 5101, 1);
+    hydra_static(1);
+    hydra_all_up();
+
+    /* connects fail: the delay doubles (rnd at its top) up to 30 s */
+    t = now;
+
+    ck_assert_uint_eq(hydra_registry_due_feeds(reg, &t, HYDRA_TEST_OWNER,
+                                               HYDRA_TEST_LEASE, jobs, 1),
+                      1);
+    hydra_registry_feed_release(reg, jobs[0].id, HYDRA_TEST_OWNER, &t, 1,
+                                1000);
+    ck_assert_int_eq(reg->repos[0].feed_failures, 1);
+    ck_assert_int_eq(reg->repos[0].feed_retry, t.mono + 2000);
+
+    t.mono += 1999;
+    ck_assert_uint_eq(hydra_registry_due_feeds(reg, &t, HYDRA_TEST_OTHER,
+                                               HYDRA_TEST_LEASE, jobs, 1),
+                      0);
+    t.mono += 1;
+    ck_assert_uint_eq(hydra_registry_due_feeds(reg, &t, HYDRA_TEST_OTHER,
+                                               HYDRA_TEST_LEASE, jobs, 1),
+                      1);
+    hydra_registry_feed_release(reg, jobs[0].id, HYDRA_TEST_OTHER, &t, 1,
+                                3000);
+    ck_assert_int_eq(reg->repos[0].feed_retry, t.mono + 4000);
+
+    /* a handshake that succeeds starts the backoff over */
+    t.mono += 4000;
+    ck_assert_uint_eq(hydra_registry_due_feeds(reg, &t, HYDRA_TEST_OWNER,
+                                               HYDRA_TEST_LEASE, jobs, 1),
+                      1);
+    hydra_registry_feed_up(reg, jobs[0].id, HYDRA_TEST_OWNER);
+    ck_assert_int_eq(reg->repos[0].feed_failures, 0);
+    hydra_registry_feed_release(reg, jobs[0].id, HYDRA_TEST_OWNER, &t, 1,
+                                1000);
+    ck_assert_int_eq(reg->repos[0].feed_retry, t.mono + 2000);
+}
+END_TEST
+
+
+START_TEST(test_feed_by_id)
+{
+    hydra_spec(&specs[0], "acme/api", "127.0.0.1", 5101, 1);
+    hydra_spec(&specs[1], "acme/web", "127.0.0.1", 5102, 1);
+    hydra_static(2);
+
+    ck_assert_ptr_eq(hydra_registry_by_id(reg, 2), &reg->repos[1]);
+    ck_assert_ptr_eq(hydra_registry_by_id(reg, 1), &reg->repos[0]);
+    ck_assert_ptr_null(hydra_registry_by_id(reg, 3));
+    ck_assert_ptr_null(hydra_registry_by_id(reg, 0));
+}
+END_TEST
+
+
 START_TEST(test_sockaddr_eq)
 {
     hydra_repo_spec_t  a, b;
@@ -1301,6 +1755,22 @@ hydra_registry_suite(void)
     tcase_add_test(tc, test_probe_gone);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("feeds");
+    tcase_add_checked_fixture(tc, hydra_setup, hydra_teardown);
+    tcase_add_test(tc, test_feed_due_when_up);
+    tcase_add_test(tc, test_feed_down_is_kept);
+    tcase_add_test(tc, test_feed_takeover);
+    tcase_add_test(tc, test_feed_moved);
+    tcase_add_test(tc, test_feed_stopped);
+    tcase_add_test(tc, test_feed_key_follows);
+    tcase_add_test(tc, test_feed_events_flag);
+    tcase_add_test(tc, test_feed_dedup);
+    tcase_add_test(tc, test_feed_dedup_survives_move);
+    tcase_add_test(tc, test_feed_backoff);
+    tcase_add_test(tc, test_feed_release_failed);
+    tcase_add_test(tc, test_feed_by_id);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("addresses");
     tcase_add_test(tc, test_sockaddr_eq);
     tcase_add_test(tc, test_addr_text);
@@ -1435,4 +1905,39 @@ hydra_probe_down(const hydra_probe_job_t *job, const char *error)
     res.error = error;
 
     return hydra_registry_probe_done(reg, job, &res, &now);
+}
+
+
+/* probes every running repo, all found up */
+
+static void
+hydra_all_up(void)
+{
+    size_t             i, n;
+    hydra_probe_job_t  jobs[8];
+
+    n = hydra_registry_due_probes(reg, &now, HYDRA_TEST_INTERVAL,
+                                  HYDRA_TEST_LEASE, jobs, 8);
+
+    for (i = 0; i < n; i++) {
+        hydra_probe_up(&jobs[i], 1, NULL);
+    }
+}
+
+
+static size_t
+hydra_feeds(int64_t owner, hydra_feed_job_t *jobs, size_t max)
+{
+    return hydra_registry_due_feeds(reg, &now, owner, HYDRA_TEST_LEASE,
+                                    jobs, max);
+}
+
+
+/* an event of the first repo's feed */
+
+static int
+hydra_take(int64_t owner, const char *timestamp, int64_t id)
+{
+    return hydra_registry_feed_take(reg, reg->repos[0].id, owner, timestamp,
+                                    id);
 }
