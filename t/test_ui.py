@@ -430,3 +430,50 @@ def test_feed_when_all_repos_answers_501(site, browser):
     problems = [p for p in page("console")[before:]
                 if "/ws" not in p["text"] and "/ws" not in p["url"]]
     assert problems == [], problems
+
+
+def test_sessions_file_grouped_by_repo(site, browser, nginx, tmp_path):
+    """With a sessions file, /api/sessions?group=repo answers an object
+    keyed by repo: the page shows its groups as they are."""
+    _, fakes, _ = site
+    lines = []
+    for i, repo in enumerate(("acme/api", "acme/web", "acme/api")):
+        lines.append(json.dumps({
+            "id": "ui-s%d" % i, "repo": repo,
+            "started_at": "2026-11-2%dT10:00:00+00:00" % (i + 1),
+            "ended_at": None, "issues_processed": [1, 2],
+            "issues_succeeded": 1, "issues_failed": 0,
+            "status": "completed"}))
+    path = tmp_path / "sessions.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ngx = nginx(repos=[(k.replace("-", "/", 1), f) for k, f in
+                       fakes.items()], root=DIST, sessions=str(path))
+    wait_up(ngx, list(fakes.values()), timeout=10)
+    page = browser
+    before = len(page("console"))
+    page("goto", url=url(ngx))
+    page("wait", selector=".group[data-repo='acme-api'] .row", count=2,
+         timeout=10000)
+    groups = page("eval", expr="[...document.querySelectorAll("
+                               "'#sessions-h ~ .group')].map(g => "
+                               "[g.dataset.repo, g.querySelectorAll('.row')"
+                               ".length])")
+    assert groups == [["acme-api", 2], ["acme-web", 1]]
+    assert page("console")[before:] == []
+
+
+def test_unknown_repo_in_the_url(site, browser):
+    """?repo=<a slug nginx does not know>: every view says so (404), the
+    feed gives up instead of retrying, the selector offers the others."""
+    ngx, _, _ = site
+    page = browser
+    page("goto", url=url(ngx, "/?repo=nope"))
+    page("wait", selector=".feed-status[data-state='refused']",
+         text="unknown repo", timeout=10000)
+    page("wait", selector=".banner li[data-repo='nope']", text="http 404",
+         timeout=10000)
+    page("wait", selector="button[data-repo='nope'][aria-pressed='true']",
+         text="not in the registry")
+    page("click", selector="button[data-repo='']")
+    wait_for(lambda: set(card_repos(page) or ["?"]) == set(KEYS), 10)
+    page("wait", selector=".banner", state="detached", timeout=5000)

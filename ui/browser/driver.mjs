@@ -60,9 +60,9 @@ const mainPage = watch(context.pages()[0] || await context.newPage());
 let page = mainPage;
 let mocked = null;          // {page, urls} while the all-repos /ws is mocked
 
-// A page whose all-repos /ws is a mock: the first connection gets
-// `frames`, then (closeAfter) a close, so the page reconnects; later
-// connections stay open and silent.  Every URL asked is kept.
+// A page whose all-repos /ws is a mock: a connection without ?since=
+// gets `frames`, then (closeAfter) a close, so the page reconnects; one
+// with ?since= stays open and silent.  Every URL asked is kept.
 async function mockWs(frames, closeAfter) {
   const p = watch(await context.newPage());
   const urls = [];
@@ -70,7 +70,7 @@ async function mockWs(frames, closeAfter) {
     (u) => u.pathname === '/ws' && !u.searchParams.get('repo'),
     (ws) => {
       urls.push(ws.url());
-      if (urls.length > 1) return;
+      if (new URL(ws.url()).searchParams.has('since')) return;
       for (const f of frames) ws.send(JSON.stringify(f));
       if (closeAfter) setTimeout(() => ws.close({ code: 1001 }), 300);
     });

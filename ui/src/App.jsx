@@ -6,7 +6,7 @@ import { HitlPanel, SessionsPanel, WorkersPanel }
   from './components/Panels.jsx';
 import PartialBanner from './components/PartialBanner.jsx';
 import RepoSelector from './components/RepoSelector.jsx';
-import { useEventFeed, usePoll, useRepoChoice } from './lib/hooks.js';
+import { usePoll, useRepoChoice } from './lib/hooks.js';
 import { collectFailures, dashKey, resolveRepo } from './lib/logic.js';
 
 const FAST = 5000;
@@ -30,7 +30,6 @@ export default function App() {
   const workers = usePoll('/api/system/workers', scope, SLOW);
   const metrics = usePoll('/api/metrics', scope, SLOW);
   const sessions = usePoll('/api/sessions?group=repo', scope, SLOW);
-  const { feed, status } = useEventFeed(scope);
 
   const failures = collectFailures({
     pipeline: pipeline && pipeline.failed,
@@ -62,8 +61,7 @@ export default function App() {
           <HitlPanel answer={hitl} scopeRepo={scopeTag}
                      showRepo={aggregated} />
           <MetricsPanel answer={metrics} />
-          <EventFeed feed={feed} status={status} repos={repos}
-                     scopeRepo={scope} />
+          <EventFeed repos={repos} scopeRepo={scope} />
           <WorkersPanel answer={workers} scopeRepo={scopeTag} />
           <SessionsPanel answer={sessions} scopeRepo={scopeTag} />
         </div>

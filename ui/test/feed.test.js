@@ -115,7 +115,7 @@ describe('openFeed', () => {
     t.conn.close();
   });
 
-  it('uses /ws?repo=<key> for one repo, never ?since, no probe', async () => {
+  it('uses /ws?repo=<key> for one repo, never ?since', async () => {
     const t = setup({ repo: 'acme-api' });
     expect(FakeSocket.all[0].url).toBe('ws://h:8080/ws?repo=acme-api');
     FakeSocket.all[0].open();
@@ -123,7 +123,32 @@ describe('openFeed', () => {
     FakeSocket.all[0].drop();
     await vi.advanceTimersByTimeAsync(1000);
     expect(FakeSocket.all[1].url).toBe('ws://h:8080/ws?repo=acme-api');
-    expect(t.probes).toEqual([]);
+    expect(t.probes).toEqual([]);            // it had opened: no probe
+    FakeSocket.all[1].drop();                // the repo is down
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.probes).toEqual(['/ws?repo=acme-api']);
+    expect(t.statuses.at(-1).state).toBe('retrying');
+    await vi.advanceTimersByTimeAsync(t.statuses.at(-1).retryIn);
+    expect(FakeSocket.all).toHaveLength(3);
+    t.conn.close();
+  });
+
+  it('gives up on a repo nginx does not know (404)', async () => {
+    const t = setup({ repo: 'nope', probeStatus: 404 });
+    FakeSocket.all[0].drop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.statuses.at(-1)).toMatchObject({ state: 'refused',
+                                              detail: 'unknown repo' });
+    await vi.advanceTimersByTimeAsync(60000);
+    expect(FakeSocket.all).toHaveLength(1);
+    t.conn.close();
+  });
+
+  it('a 501 of one repo is a passing failure, not "all repos"', async () => {
+    const t = setup({ repo: 'acme-api', probeStatus: 501 });
+    FakeSocket.all[0].drop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.statuses.at(-1).state).toBe('retrying');
     t.conn.close();
   });
 

@@ -1,19 +1,21 @@
-import { useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { STAGES, STAGE_LABELS, buildBoard } from '../lib/logic.js';
 import PanelNote from './PanelNote.jsx';
 
 // The pipeline as five columns of cards, keyed repo#issue_number.
 export default function Board({ answer, scopeRepo, showRepo }) {
-  const prev = useRef({ scope: null, board: null });
-  let board = null;
-  if (answer && answer.ok) {
-    const previous = prev.current.scope === scopeRepo ? prev.current.board
-                                                      : null;
-    board = buildBoard(answer.data, scopeRepo, previous);
-    prev.current = { scope: scopeRepo, board };
-  } else if (prev.current.scope === scopeRepo) {
-    board = prev.current.board;
-  }
+  // the last board of this scope: a stage missing from an answer keeps
+  // its list, and a failed poll keeps the board on screen
+  const last = useRef({ scope: null, board: null });
+  const board = useMemo(() => {
+    const prev = last.current.scope === scopeRepo ? last.current.board
+                                                  : null;
+    if (!answer || !answer.ok) return prev;
+    return buildBoard(answer.data, scopeRepo, prev);
+  }, [answer, scopeRepo]);
+  useEffect(() => {
+    last.current = { scope: scopeRepo, board };
+  }, [scopeRepo, board]);
   return (
     <section className="panel board-panel" aria-labelledby="board-h">
       <h2 id="board-h">Pipeline</h2>

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useEventFeed } from '../lib/hooks.js';
 import { eventSummary, eventTypes, filterEvents } from '../lib/logic.js';
 
 const SHOWN = 100;
@@ -23,8 +24,10 @@ function time(ts) {
   return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString();
 }
 
-// The live event feed with repo and type filters.
-export default function EventFeed({ feed, status, repos, scopeRepo }) {
+// The live event feed with repo and type filters.  It holds its own
+// connection, so a burst of events re-renders this panel only.
+export default function EventFeed({ repos, scopeRepo }) {
+  const { feed, status } = useEventFeed(scopeRepo);
   const [repoFilter, setRepoFilter] = useState('');
   const [typeFilter, setTypeFilter] = useState('');
   const types = eventTypes(feed.events);

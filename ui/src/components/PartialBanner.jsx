@@ -1,4 +1,5 @@
 // Which repos did not answer, and why; the rest of the page still works.
+// (A sessions file that cannot be read is named by its path.)
 export default function PartialBanner({ failures, aggregated }) {
   if (failures.length === 0) return null;
   return (
@@ -10,6 +11,7 @@ export default function PartialBanner({ failures, aggregated }) {
       <ul>
         {failures.map((f) => (
           <li key={f.repo} data-repo={f.repo}>
+            {f.repo.startsWith('/') ? 'sessions file ' : ''}
             <b>{f.repo}</b> ({f.reasons.join(', ')})
             <span className="muted"> in {f.views.join(', ')}</span>
           </li>

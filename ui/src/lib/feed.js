@@ -83,7 +83,8 @@ export function openFeed({
   }
 
   // A socket that never opened: ask what /ws answers a plain GET, to tell
-  // "not built yet" (501) from a passing failure.
+  // "not built yet" (501, all repos) and "unknown repo" (404, refused for
+  // good) from a passing failure.
   async function probe() {
     try {
       const res = await fetchImpl(wsPath(repo, null), { cache: 'no-store' });
@@ -97,10 +98,15 @@ export function openFeed({
     const delay = backoffDelay(wasOpen ? 0 : attempt, random);
     attempt += 1;
     let state = 'retrying';
-    if (!wasOpen && !repo) {
+    if (!wasOpen) {
       const status = await probe();
       if (closed) return;
-      if (status === 501) {
+      if (status === 404) {                   // a repo nginx does not know
+        onStatus({ state: 'refused', retryIn: 0, attempt,
+                   detail: 'unknown repo' });
+        return;
+      }
+      if (status === 501 && !repo) {
         state = 'unavailable';
         detail = 'live events for all repos not available';
       }
