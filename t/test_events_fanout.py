@@ -680,3 +680,54 @@ def test_a_new_history_size_keeps_ids_going(fleet, nginx):
     # what came before the new size is gone: a gap says so
     r = collect("ws://127.0.0.1:%d/ws?since=%d" % (ngx.port, last - 3), 1)
     assert r[0]["type"] == "gap" and r[0]["data"]["from"] == last - 2
+
+
+@needs_feed
+def test_fifty_clients_on_both_workers_get_every_event_of_three_repos(
+        fleet, nginx):
+    """The issue's own case: 50 browsers spread over the 2 workers all get
+    every live event of 3 repos, once each, in one global order."""
+    fakes = [fleet.repo(name) for name in ("acme/api", "acme/web",
+                                           "acme/tools")]
+    ngx = nginx(repos=[(f.repo, f) for f in fakes],
+                server_extra="add_header X-Worker $pid always;")
+    wait_up(ngx, fakes)
+    base = wait_history(ngx, sum(len(f.history()) for f in fakes))
+    last = base[-1]["id"]
+    per_repo = 10
+
+    def worker_of(ws):
+        headers = getattr(ws, "response_headers", None)
+        if headers is None:
+            headers = ws.response.headers
+        return headers.get("X-Worker")
+
+    async def run():
+        url = "ws://127.0.0.1:%d/ws?since=%d" % (ngx.port, last)
+        socks = await asyncio.gather(*[websockets.connect(url)
+                                       for _ in range(50)])
+        for i in range(per_repo):
+            for f in fakes:
+                f.emit("hitl_update", {"n": i, "from": f.repo})
+        out = []
+        for ws in socks:
+            got = []
+            while len(got) < per_repo * len(fakes):
+                e = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if e["type"] == "hitl_update":
+                    got.append(e)
+            out.append((worker_of(ws), got))
+            await ws.close()
+        return out
+
+    results = asyncio.run(run())
+    assert len({w for w, _ in results}) == 2, \
+        "the 50 clients all landed on one worker"
+    first = [e["id"] for e in results[0][1]]
+    assert first == sorted(first) and len(set(first)) == len(first)
+    for _, got in results:
+        assert [e["id"] for e in got] == first
+        for f in fakes:
+            key = f.repo.replace("/", "-")
+            mine = [e["data"]["n"] for e in got if e["repo"] == key]
+            assert mine == list(range(per_repo)), (key, mine)
