@@ -14,9 +14,11 @@
  *   src/ngx_http_hydra_capture.c   the filters that capture their answers
  *   src/ngx_http_hydra_reply.c     JSON answers and errors
  *   src/ngx_http_hydra_sessions.c  /api/sessions from sessions.jsonl files
+ *   src/ngx_http_hydra_sfile.c     each worker's state of one such file
  *   src/ngx_http_hydra_events.c    hydra_events: /ws, its handshake
  *   src/ngx_http_hydra_browser.c   a browser's WebSocket, once detached
  *   src/ngx_http_hydra_fanout.c    each worker's side of the fan-out
+ *   src/ngx_http_hydra_feed.c      one upstream WebSocket per repo
  *   src/ngx_http_hydra_upstream.c  hydra_balancer and the variables
  *   src/hydra_*.c                  nginx-free logic, unit-tested
  */
