@@ -19,7 +19,7 @@
 /* "-1.2345678901234567e+308" fits */
 #define HYDRA_MERGE_DOUBLE_SIZE   32
 
-/* fewer numbers than this are sorted by insertion */
+/* fewer numbers than this are sorted by insertion alone */
 #define HYDRA_MERGE_SORT_SMALL    32
 
 
@@ -28,6 +28,9 @@ static void hydra_merge_union_write(hydra_jspan_out_t *out,
 static int hydra_merge_hash_init(hydra_merge_hash_t *h, size_t n);
 static hydra_merge_slot_t *hydra_merge_hash_slot(hydra_merge_hash_t *h,
     const char *key, size_t len);
+static uint64_t *hydra_merge_radix(uint64_t *src, uint64_t *dst, size_t n,
+    unsigned from, uint32_t *count);
+static int hydra_merge_insertion(uint64_t *key, size_t n, size_t budget);
 
 
 /*
@@ -546,35 +549,21 @@ hydra_merge_round1(double d)
 
 
 /*
- * Sorts numbers ascending, as a stable sort by "<" does: least
- * significant byte first over keys that order as the numbers do,
- * skipping the bytes all keys share.  -0.0 and 0.0 are equal to "<", so
- * they share a key, and their run gets back the signs in the order they
- * came.  JSON has no NaN.
+ * Sorts numbers ascending, as a stable sort by "<" does, over keys that
+ * order as the numbers do: least significant byte first, by the high
+ * halves of the keys, then an insertion pass for keys equal in them,
+ * which are few; when they are not, by the whole keys (a stable LSD sort
+ * may start from any order).  -0.0 and 0.0 are equal to "<", so they
+ * share a key, and their run gets back the signs in the order they came.
+ * JSON has no NaN.
  */
 
 int
 hydra_merge_sort(double *d, size_t n)
 {
     int        negzero;
-    double     x;
-    size_t     i, j, b, z;
-    uint32_t   pos, sum, *count;
-    uint64_t  *key, *tmp, *src, *dst, u;
-
-    if (n < HYDRA_MERGE_SORT_SMALL) {
-        for (i = 1; i < n; i++) {
-            x = d[i];
-
-            for (j = i; j > 0 && x < d[j - 1]; j--) {
-                d[j] = d[j - 1];
-            }
-
-            d[j] = x;
-        }
-
-        return HYDRA_OK;
-    }
+    size_t     i, z;
+    uint64_t  *key, *tmp, *src, u;
 
     if (n > UINT32_MAX) {
         return HYDRA_ERROR;
@@ -586,8 +575,6 @@ hydra_merge_sort(double *d, size_t n)
     }
 
     tmp = key + n;
-    count = (uint32_t *) (tmp + n);
-    memset(count, 0, 8 * 256 * sizeof(uint32_t));
     negzero = 0;
 
     for (i = 0; i < n; i++) {
@@ -598,39 +585,21 @@ hydra_merge_sort(double *d, size_t n)
             u = 0;
         }
 
-        u = (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
-        key[i] = u;
-
-        count[u & 0xff]++;
-        count[256 + ((u >> 8) & 0xff)]++;
-        count[512 + ((u >> 16) & 0xff)]++;
-        count[768 + ((u >> 24) & 0xff)]++;
-        count[1024 + ((u >> 32) & 0xff)]++;
-        count[1280 + ((u >> 40) & 0xff)]++;
-        count[1536 + ((u >> 48) & 0xff)]++;
-        count[1792 + (u >> 56)]++;
+        key[i] = (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
     }
 
     src = key;
-    dst = tmp;
 
-    for (b = 0; b < 8; b++, count += 256) {
-        if (count[(src[0] >> (8 * b)) & 0xff] == n) {
-            continue;
-        }
+    if (n >= HYDRA_MERGE_SORT_SMALL) {
+        src = hydra_merge_radix(key, tmp, n, 4, (uint32_t *) (tmp + n));
+    }
 
-        for (sum = 0, i = 0; i < 256; i++) {
-            pos = count[i];
-            count[i] = sum;
-            sum += pos;
-        }
-
-        for (i = 0; i < n; i++) {
-            dst[count[(src[i] >> (8 * b)) & 0xff]++] = src[i];
-        }
-
-        src = dst;
-        dst = (dst == key) ? tmp : key;
+    if (hydra_merge_insertion(src, n, (n < HYDRA_MERGE_SORT_SMALL) ? n * n
+                                                                   : 4 * n)
+        != HYDRA_OK)
+    {
+        src = hydra_merge_radix(src, (src == key) ? tmp : key, n, 0,
+                                (uint32_t *) (tmp + n));
     }
 
     /* back to numbers; the zeros where they sorted, in the order they came */
@@ -655,6 +624,89 @@ hydra_merge_sort(double *d, size_t n)
     memcpy(d, src, n * sizeof(double));
 
     free(key);
+
+    return HYDRA_OK;
+}
+
+
+/*
+ * LSD radix passes over the bytes from "from" up of the keys of src,
+ * with dst as much room, skipping the bytes all keys share: returns
+ * which of the two holds the keys sorted by those bytes.
+ */
+
+static uint64_t *
+hydra_merge_radix(uint64_t *src, uint64_t *dst, size_t n, unsigned from,
+    uint32_t *count)
+{
+    size_t     i;
+    unsigned   b;
+    uint32_t   pos, sum, *c;
+    uint64_t  *t, u;
+
+    memset(count, 0, 8 * 256 * sizeof(uint32_t));
+
+    for (i = 0; i < n; i++) {
+        u = src[i];
+
+        for (b = from; b < 8; b++) {
+            count[b * 256 + ((u >> (8 * b)) & 0xff)]++;
+        }
+    }
+
+    for (b = from; b < 8; b++) {
+        c = count + b * 256;
+
+        if (c[(src[0] >> (8 * b)) & 0xff] == n) {
+            continue;
+        }
+
+        for (sum = 0, i = 0; i < 256; i++) {
+            pos = c[i];
+            c[i] = sum;
+            sum += pos;
+        }
+
+        for (i = 0; i < n; i++) {
+            dst[c[(src[i] >> (8 * b)) & 0xff]++] = src[i];
+        }
+
+        t = src;
+        src = dst;
+        dst = t;
+    }
+
+    return src;
+}
+
+
+/*
+ * A stable insertion sort of the keys that gives up after "budget" moves:
+ * HYDRA_DECLINED, the keys in some order, equal keys still in theirs.
+ */
+
+static int
+hydra_merge_insertion(uint64_t *key, size_t n, size_t budget)
+{
+    size_t    i, j, moves;
+    uint64_t  u;
+
+    moves = 0;
+
+    for (i = 1; i < n; i++) {
+        u = key[i];
+
+        for (j = i; j > 0 && key[j - 1] > u; j--) {
+            key[j] = key[j - 1];
+
+            if (++moves > budget) {
+                key[j - 1] = u;
+                return HYDRA_DECLINED;
+            }
+        }
+
+        key[j] = u;
+    }
 
     return HYDRA_OK;
 }

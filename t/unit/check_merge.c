@@ -1278,6 +1278,45 @@ START_TEST(test_metrics_percentiles_many)
 END_TEST
 
 
+START_TEST(test_metrics_percentiles_close)
+{
+    int      r, i, k;
+    char    *json, *p;
+    size_t   size;
+
+    /*
+     * 300 durations a few units apart at 1e9, shuffled: doubles that
+     * close share their high 32 bits, which is not the whole order
+     */
+
+    size = 300 * 16 + 64;
+    json = malloc(size);
+    ck_assert_ptr_nonnull(json);
+
+    for (r = 0; r < 3; r++) {
+        p = json;
+        p += sprintf(p, "{'lifetime':{'merge_durations':[");
+
+        for (i = 0; i < 100; i++) {
+            k = (r * 100 + i) * 7 % 300;
+            p += sprintf(p, "%s%d", i ? "," : "", 1000000000 + k);
+        }
+
+        sprintf(p, "]}}");
+        hydra_add(hydra_abc[r], json);
+    }
+
+    free(json);
+
+    out = hydra_run("/api/metrics");
+
+    hydra_check_raw(out, "time_to_merge/avg", "1000000149.5");
+    hydra_check_raw(out, "time_to_merge/p50", "1000000150.0");
+    hydra_check_raw(out, "time_to_merge/p90", "1000000270.0");
+}
+END_TEST
+
+
 START_TEST(test_metrics_inference)
 {
     static const char  *keys[] = {
@@ -2127,6 +2166,7 @@ hydra_merge_suite(void)
     tcase_add_test(tc, test_metrics_percentiles_ten);
     tcase_add_test(tc, test_metrics_percentiles_rounding);
     tcase_add_test(tc, test_metrics_percentiles_many);
+    tcase_add_test(tc, test_metrics_percentiles_close);
     tcase_add_test(tc, test_metrics_inference);
     tcase_add_test(tc, test_metrics_lies);
     suite_add_tcase(s, tc);
