@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 import sessions                 # bench/sessions.py: the sessions row
+import fanout                   # bench/fanout.py: the fanout row
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1149,10 +1150,12 @@ class AggMetrics(Aggregation):
         return ref_metrics(roots)
 
 
-# Rows of the table, in order.  Next: WebSocket fan-out vs nchan.
+# Rows of the table, in order.
 SCENARIOS = [Passthrough(), AggPipeline(), AggMetrics()]
 # Measured its own way, no wrk (bench/sessions.py): a Scenario with run().
 SCENARIOS.append(sessions.Sessions())
+# WebSocket fan-out vs nchan (bench/fanout.py, load from bench/loadws.c).
+SCENARIOS.append(fanout.Fanout())
 
 
 # ------------------------------------------------------------------ runner
