@@ -32,6 +32,7 @@ typedef struct {
     ngx_event_t                  budget;
     hydra_jspan_doc_t           *docs;       /* one per slot, malloc'd */
     hydra_jspan_out_t            out;        /* the answer, malloc'd */
+    ngx_str_t                    partial;    /* "acme-web=timeout, ..." */
     unsigned                     finished:1;
 } ngx_http_hydra_agg_t;
 
@@ -724,6 +725,9 @@ ngx_http_hydra_agg_report(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg)
         return NGX_ERROR;
     }
 
+    agg->partial.data = bad;
+    agg->partial.len = q - bad;
+
     if (q != bad
         && ngx_http_hydra_add_header(r, "X-Hydra-Partial", bad, q - bad)
            != NGX_OK)
@@ -741,24 +745,8 @@ static ngx_int_t
 ngx_http_hydra_agg_all_failed(ngx_http_request_t *r,
     ngx_http_hydra_agg_t *agg)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; i < part->nelts; i++) {
-        if (h[i].key.len == sizeof("X-Hydra-Partial") - 1
-            && ngx_strncmp(h[i].key.data, "X-Hydra-Partial",
-                           h[i].key.len) == 0)
-        {
-            return ngx_http_hydra_error(r, NGX_HTTP_BAD_GATEWAY,
-                                        "no repo answered: %V", &h[i].value);
-        }
-    }
-
-    return ngx_http_hydra_error(r, NGX_HTTP_BAD_GATEWAY, "no repo answered");
+    return ngx_http_hydra_error(r, NGX_HTTP_BAD_GATEWAY,
+                                "no repo answered: %V", &agg->partial);
 }
 
 
