@@ -35,6 +35,8 @@ static ngx_http_hydra_frame_t *ngx_http_hydra_client_next(
 static void ngx_http_hydra_client_close(ngx_http_hydra_client_t *cl,
     unsigned code);
 static void ngx_http_hydra_client_finish(ngx_http_hydra_client_t *cl);
+static void ngx_http_hydra_browser_uncork(ngx_connection_t *c,
+    ngx_uint_t *corked);
 
 
 static u_char  ngx_http_hydra_read_buf[NGX_HTTP_HYDRA_READ_SIZE];
@@ -274,6 +276,7 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
 {
     size_t                   budget;
     ssize_t                  n;
+    ngx_uint_t               frames, corked;
     ngx_event_t             *wev;
     ngx_connection_t        *c;
     ngx_http_hydra_frame_t  *f;
@@ -281,6 +284,8 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
     c = cl->connection;
     wev = c->write;
     budget = NGX_HTTP_HYDRA_WRITE_BUDGET;
+    frames = 0;
+    corked = 0;
 
     if (!wev->ready) {
         return;
@@ -302,6 +307,16 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
 
                 break;
             }
+
+            /*
+             * More than one frame due (a client behind, a burst): corked,
+             * they leave in full segments instead of one each; a lone
+             * frame pays no setsockopt().
+             */
+
+            if (frames == 1 && !corked && ngx_tcp_nopush(c->fd) == 0) {
+                corked = 1;
+            }
         }
 
         f = cl->frame;
@@ -314,6 +329,8 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
         }
 
         if (n == NGX_AGAIN) {
+
+            ngx_http_hydra_browser_uncork(c, &corked);
 
             /* send_timeout from its last progress */
             ngx_add_timer(wev, cl->send_timeout);
@@ -332,6 +349,7 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
         }
 
         cl->frame = NULL;
+        frames++;
 
         if (f->data[0] == (0x80 | HYDRA_WS_CLOSE)) {
             ngx_http_hydra_frame_unref(f);
@@ -344,6 +362,7 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
 
             /* ours came first: wait a little for the peer's */
 
+            ngx_http_hydra_browser_uncork(c, &corked);
             (void) ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN);
 
             ngx_add_timer(c->read, NGX_HTTP_HYDRA_LINGER);
@@ -353,6 +372,7 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
         ngx_http_hydra_frame_unref(f);
 
         if ((size_t) n >= budget) {
+            ngx_http_hydra_browser_uncork(c, &corked);
             ngx_post_event(wev, &ngx_posted_next_events);
             return;
         }
@@ -360,8 +380,20 @@ ngx_http_hydra_browser_write(ngx_http_hydra_client_t *cl)
         budget -= n;
     }
 
+    ngx_http_hydra_browser_uncork(c, &corked);
+
     if (wev->timer_set) {
         ngx_del_timer(wev);
+    }
+}
+
+
+static void
+ngx_http_hydra_browser_uncork(ngx_connection_t *c, ngx_uint_t *corked)
+{
+    if (*corked) {
+        (void) ngx_tcp_push(c->fd);
+        *corked = 0;
     }
 }
 
