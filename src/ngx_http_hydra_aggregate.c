@@ -10,6 +10,7 @@
 
 #include "ngx_http_hydra_module.h"
 #include "ngx_http_hydra_aggregate.h"
+#include "ngx_http_hydra_api.h"
 #include "ngx_http_hydra_reply.h"
 #include "ngx_http_hydra_shm.h"
 #include "hydra_args.h"
@@ -41,7 +42,8 @@ static ngx_int_t ngx_http_hydra_agg_headers(ngx_http_request_t *r,
     ngx_http_hydra_agg_t *agg);
 static ngx_int_t ngx_http_hydra_agg_start(ngx_http_request_t *r,
     ngx_http_hydra_agg_t *agg, ngx_http_hydra_slot_t *slot,
-    ngx_http_hydra_peer_binding_t *binding, ngx_str_t *args);
+    ngx_http_hydra_peer_binding_t *binding, ngx_str_t *uri,
+    ngx_str_t *args);
 static ngx_int_t ngx_http_hydra_agg_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
 static void ngx_http_hydra_agg_wake(ngx_http_request_t *r);
@@ -89,7 +91,7 @@ ngx_int_t
 ngx_http_hydra_aggregate_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
-    ngx_str_t                       args;
+    ngx_str_t                       uri, args;
     ngx_uint_t                      i, n;
     ngx_pool_cleanup_t             *cln;
     ngx_http_hydra_ctx_t           *ctx;
@@ -141,13 +143,11 @@ ngx_http_hydra_aggregate_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    args.data = ngx_pnalloc(r->pool, r->args.len + 1);
-    if (args.data == NULL) {
+    /* one target for every subrequest */
+
+    if (ngx_http_hydra_pass_target(r, &uri, &args) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    args.len = hydra_args_strip((char *) args.data, (const char *) r->args.data,
-                                r->args.len, "repo");
 
     /*
      * The timer must not outlive the request, however it ends; the
@@ -175,7 +175,8 @@ ngx_http_hydra_aggregate_handler(ngx_http_request_t *r)
             continue;
         }
 
-        if (ngx_http_hydra_agg_start(r, agg, slot, &bindings[i], &args)
+        if (ngx_http_hydra_agg_start(r, agg, slot, &bindings[i], &uri,
+                                     &args)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -267,26 +268,11 @@ ngx_http_hydra_agg_headers(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg)
 static ngx_int_t
 ngx_http_hydra_agg_start(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg,
     ngx_http_hydra_slot_t *slot, ngx_http_hydra_peer_binding_t *binding,
-    ngx_str_t *args)
+    ngx_str_t *uri, ngx_str_t *args)
 {
-    u_char                       *p;
-    ngx_str_t                     uri;
     ngx_http_request_t           *sr;
     ngx_http_hydra_ctx_t         *ctx;
-    ngx_http_hydra_loc_conf_t    *hlcf;
     ngx_http_post_subrequest_t   *ps;
-
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
-
-    uri.len = hlcf->pass.len + r->uri.len;
-    uri.data = ngx_pnalloc(r->pool, uri.len);
-    if (uri.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(uri.data, hlcf->pass.data, hlcf->pass.len);
-    p = ngx_cpymem(p, r->uri.data + 1, r->uri.len - 1);
-    uri.len = p - uri.data;
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
@@ -309,7 +295,7 @@ ngx_http_hydra_agg_start(ngx_http_request_t *r, ngx_http_hydra_agg_t *agg,
      * ordering of the parent's output, which is all ours to write.
      */
 
-    if (ngx_http_subrequest(r, &uri, args, &sr, ps,
+    if (ngx_http_subrequest(r, uri, args, &sr, ps,
                             NGX_HTTP_SUBREQUEST_BACKGROUND)
         != NGX_OK)
     {

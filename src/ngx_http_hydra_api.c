@@ -237,39 +237,18 @@ ngx_http_hydra_bind(ngx_http_request_t *r, u_char *slug, size_t len,
 
 /*
  * Passthrough: an internal redirect of the same method, body and headers
- * into the hydra_pass location, with "repo" stripped from the arguments
- * (a per-repo dashboard filters sessions on it exactly).
+ * into the hydra_pass location.
  */
 
 ngx_int_t
 ngx_http_hydra_redirect(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t *binding)
 {
-    u_char                     *p;
-    ngx_str_t                   uri, args;
-    ngx_http_hydra_loc_conf_t  *hlcf;
+    ngx_str_t  uri, args;
 
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
-
-    uri.len = hlcf->pass.len + r->uri.len;
-    uri.data = ngx_pnalloc(r->pool, uri.len);
-    if (uri.data == NULL) {
+    if (ngx_http_hydra_pass_target(r, &uri, &args) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    /* "/_hydra/" + "api/pipeline": the pass prefix ends with "/" */
-
-    p = ngx_cpymem(uri.data, hlcf->pass.data, hlcf->pass.len);
-    p = ngx_cpymem(p, r->uri.data + 1, r->uri.len - 1);
-    uri.len = p - uri.data;
-
-    args.data = ngx_pnalloc(r->pool, r->args.len + 1);
-    if (args.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    args.len = hydra_args_strip((char *) args.data, (const char *) r->args.data,
-                                r->args.len, "repo");
 
     if (ngx_http_hydra_bind_redirect(r, binding) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -282,4 +261,37 @@ ngx_http_hydra_redirect(ngx_http_request_t *r,
     /* NGX_DONE: the content phase's finalization balances the redirect */
 
     return ngx_http_internal_redirect(r, &uri, &args);
+}
+
+
+/*
+ * Where a request goes in the hydra_pass location, "/_hydra/" +
+ * "api/pipeline" (the prefix ends with "/"), and its arguments without
+ * "repo": for a passthrough and for every subrequest of a view alike.
+ */
+
+ngx_int_t
+ngx_http_hydra_pass_target(ngx_http_request_t *r, ngx_str_t *uri,
+    ngx_str_t *args)
+{
+    u_char                     *p;
+    ngx_http_hydra_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
+
+    uri->data = ngx_pnalloc(r->pool, hlcf->pass.len + r->uri.len);
+    args->data = ngx_pnalloc(r->pool, r->args.len + 1);
+    if (uri->data == NULL || args->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(uri->data, hlcf->pass.data, hlcf->pass.len);
+    p = ngx_cpymem(p, r->uri.data + 1, r->uri.len - 1);
+    uri->len = p - uri->data;
+
+    args->len = hydra_args_strip((char *) args->data,
+                                 (const char *) r->args.data, r->args.len,
+                                 "repo");
+
+    return NGX_OK;
 }

@@ -32,6 +32,8 @@ ngx_http_hydra_scope_e ngx_http_hydra_scope(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t **binding, ngx_int_t *rc);
 ngx_int_t ngx_http_hydra_redirect(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t *binding);
+ngx_int_t ngx_http_hydra_pass_target(ngx_http_request_t *r, ngx_str_t *uri,
+    ngx_str_t *args);
 
 
 #endif /* _NGX_HTTP_HYDRA_API_H_INCLUDED_ */
