@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hydra_jsonl.h"
+#include "hydra_jspan.h"
 
 
 #define HYDRA_JSONL_ONES        0x0101010101010101ULL
@@ -60,10 +61,6 @@ static const unsigned char *hydra_jsonl_string(const unsigned char *p,
 static uint64_t hydra_jsonl_special(uint64_t w);
 static const unsigned char *hydra_jsonl_escape(const unsigned char *p,
     const unsigned char *end);
-static const unsigned char *hydra_jsonl_utf8(const unsigned char *p,
-    const unsigned char *end);
-static const unsigned char *hydra_jsonl_number(const unsigned char *p,
-    const unsigned char *end);
 static const unsigned char *hydra_jsonl_literal(const unsigned char *p,
     const unsigned char *end, const char *word, size_t len);
 static int hydra_jsonl_key(const unsigned char *p, size_t len,
@@ -72,7 +69,6 @@ static int hydra_jsonl_text(const hydra_jsonl_value_t *v, char *buf,
     size_t size, const char **text, size_t *len);
 static int hydra_jsonl_unescape(char *dst, size_t size,
     const unsigned char *p, size_t len, size_t *n);
-static int hydra_jsonl_hex4(const unsigned char *p);
 static int hydra_jsonl_digits(const char **pp, const char *end, int n);
 static int64_t hydra_jsonl_days(int64_t y, int m, int d);
 
@@ -425,7 +421,7 @@ static const unsigned char *
 hydra_jsonl_value(const unsigned char *p, const unsigned char *end,
     unsigned depth)
 {
-    int  esc;
+    int  esc, digits;
 
     switch (*p) {
 
@@ -447,7 +443,7 @@ hydra_jsonl_value(const unsigned char *p, const unsigned char *end,
         return hydra_jsonl_literal(p, end, "null", 4);
 
     default:
-        return hydra_jsonl_number(p, end);
+        return hydra_jspan_number(p, end, &digits);
     }
 }
 
@@ -580,7 +576,7 @@ hydra_jsonl_string(const unsigned char *p, const unsigned char *end,
             p = hydra_jsonl_escape(p, end);
 
         } else if (c >= 0x80) {
-            p = hydra_jsonl_utf8(p, end);
+            p = hydra_jspan_utf8(p, end);
 
         } else {
             return NULL;
@@ -633,7 +629,7 @@ hydra_jsonl_escape(const unsigned char *p, const unsigned char *end)
         return p + 2;
 
     case 'u':
-        if (end - p < 6 || hydra_jsonl_hex4(p + 2) < 0) {
+        if (end - p < 6 || hydra_jspan_hex4(p + 2) < 0) {
             return NULL;
         }
 
@@ -642,104 +638,6 @@ hydra_jsonl_escape(const unsigned char *p, const unsigned char *end)
     default:
         return NULL;
     }
-}
-
-
-/* one UTF-8 sequence: no overlong form, no surrogate, up to U+10FFFF */
-
-static const unsigned char *
-hydra_jsonl_utf8(const unsigned char *p, const unsigned char *end)
-{
-    size_t         i, n;
-    unsigned char  c, lo, hi;
-
-    c = *p;
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 1;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 2;
-        lo = (c == 0xe0) ? 0xa0 : 0x80;
-        hi = (c == 0xed) ? 0x9f : 0xbf;
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 3;
-        lo = (c == 0xf0) ? 0x90 : 0x80;
-        hi = (c == 0xf4) ? 0x8f : 0xbf;
-
-    } else {
-        return NULL;
-    }
-
-    if ((size_t) (end - p) <= n || p[1] < lo || p[1] > hi) {
-        return NULL;
-    }
-
-    for (i = 2; i <= n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return NULL;
-        }
-    }
-
-    return p + n + 1;
-}
-
-
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-
-static const unsigned char *
-hydra_jsonl_number(const unsigned char *p, const unsigned char *end)
-{
-    const unsigned char  *d;
-
-    if (*p == '-') {
-        p++;
-    }
-
-    if (p == end || *p < '0' || *p > '9') {
-        return NULL;
-    }
-
-    if (*p++ != '0') {
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < end && *p == '.') {
-        d = ++p;
-
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-
-        if (p == d) {
-            return NULL;
-        }
-    }
-
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-
-        if (p < end && (*p == '+' || *p == '-')) {
-            p++;
-        }
-
-        d = p;
-
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-
-        if (p == d) {
-            return NULL;
-        }
-    }
-
-    return p;
 }
 
 
@@ -884,7 +782,7 @@ hydra_jsonl_unescape(char *dst, size_t size, const unsigned char *p,
             continue;
         }
 
-        cp = (uint32_t) hydra_jsonl_hex4(p + 2);
+        cp = (uint32_t) hydra_jspan_hex4(p + 2);
         p += 6;
 
         if (cp >= 0xdc00 && cp <= 0xdfff) {
@@ -896,7 +794,7 @@ hydra_jsonl_unescape(char *dst, size_t size, const unsigned char *p,
                 return HYDRA_ERROR;
             }
 
-            lo = hydra_jsonl_hex4(p + 2);
+            lo = hydra_jspan_hex4(p + 2);
 
             if (lo < 0xdc00 || lo > 0xdfff) {
                 return HYDRA_ERROR;
@@ -936,34 +834,6 @@ hydra_jsonl_unescape(char *dst, size_t size, const unsigned char *p,
     *n = d;
 
     return HYDRA_OK;
-}
-
-
-/* four hex digits, or -1 */
-
-static int
-hydra_jsonl_hex4(const unsigned char *p)
-{
-    int            i, v;
-    unsigned char  c;
-
-    v = 0;
-
-    for (i = 0; i < 4; i++) {
-        c = p[i];
-
-        if (c >= '0' && c <= '9') {
-            v = v * 16 + (c - '0');
-
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            v = v * 16 + ((c | 0x20) - 'a' + 10);
-
-        } else {
-            return -1;
-        }
-    }
-
-    return v;
 }
 
 

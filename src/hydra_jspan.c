@@ -48,9 +48,6 @@ static const unsigned char *hydra_jspan_scan_string(const unsigned char *p,
     const unsigned char *end, int *escaped);
 static const unsigned char *hydra_jspan_scan_escape(const unsigned char *p,
     const unsigned char *end);
-static const unsigned char *hydra_jspan_scan_number(const unsigned char *p,
-    const unsigned char *end, int *digits);
-static int hydra_jspan_hex4(const unsigned char *p);
 static int hydra_jspan_text_cmp(const char *a, size_t alen, int aesc,
     const char *b, size_t blen, int besc);
 
@@ -235,7 +232,7 @@ hydra_jspan_value(hydra_jspan_parser_t *ps)
         return HYDRA_OK;
 
     default:
-        q = hydra_jspan_scan_number(p, ps->end, &flag);
+        q = hydra_jspan_number(p, ps->end, &flag);
         if (q == NULL) {
             return hydra_jspan_fail(ps, "a bad value");
         }
@@ -586,8 +583,8 @@ hydra_jspan_utf8(const unsigned char *p, const unsigned char *end)
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?; *digits: no . or e */
 
-static const unsigned char *
-hydra_jspan_scan_number(const unsigned char *p, const unsigned char *end,
+const unsigned char *
+hydra_jspan_number(const unsigned char *p, const unsigned char *end,
     int *digits)
 {
     const unsigned char  *d;
@@ -646,7 +643,7 @@ hydra_jspan_scan_number(const unsigned char *p, const unsigned char *end,
 
 /* four hex digits, or -1 */
 
-static int
+int
 hydra_jspan_hex4(const unsigned char *p)
 {
     int            i, v;

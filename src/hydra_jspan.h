@@ -114,6 +114,9 @@ int hydra_jspan_unescape(const char *p, size_t len, char *dst, size_t *n);
 
 const unsigned char *hydra_jspan_utf8(const unsigned char *p,
     const unsigned char *end);
+const unsigned char *hydra_jspan_number(const unsigned char *p,
+    const unsigned char *end, int *digits);
+int hydra_jspan_hex4(const unsigned char *p);
 
 
 #endif /* _HYDRA_JSPAN_H_INCLUDED_ */
