@@ -174,6 +174,13 @@ static ngx_command_t  ngx_http_hydra_commands[] = {
       offsetof(ngx_http_hydra_loc_conf_t, max_response),
       NULL },
 
+    { ngx_string("hydra_read_only"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hydra_loc_conf_t, read_only),
+      NULL },
+
     { ngx_string("hydra_default_repo"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_hydra_default_repo,
@@ -342,6 +349,7 @@ ngx_http_hydra_create_loc_conf(ngx_conf_t *cf)
     hlcf->timeout = NGX_CONF_UNSET_MSEC;
     hlcf->max_response = NGX_CONF_UNSET_SIZE;
     hlcf->origins = NGX_CONF_UNSET_PTR;
+    hlcf->read_only = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -360,6 +368,7 @@ ngx_http_hydra_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_response, prev->max_response,
                               NGX_HTTP_HYDRA_MAX_RESPONSE);
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
+    ngx_conf_merge_value(conf->read_only, prev->read_only, 0);
 
     return NGX_CONF_OK;
 }

@@ -32,10 +32,28 @@ ngx_http_hydra_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
     ngx_http_hydra_scope_e          scope;
+    ngx_http_hydra_loc_conf_t      *hlcf;
     ngx_http_hydra_peer_binding_t  *binding;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hydra api \"%V?%V\"", &r->uri, &r->args);
+
+    /*
+     * hydra_read_only: a dashboard to look at, not to drive.  Only the
+     * method counts (never a header that claims another), and it is
+     * refused here, before any repo or the supervisor can see it.
+     */
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hydra_module);
+
+    if (hlcf->read_only
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_OPTIONS)))
+    {
+        return ngx_http_hydra_error(r, NGX_HTTP_FORBIDDEN,
+                                    "read-only: %V %V is refused "
+                                    "(hydra_read_only)",
+                                    &r->method_name, &r->uri);
+    }
 
     if (r->uri.len == ngx_http_hydra_repos_uri.len
         && ngx_strncmp(r->uri.data, ngx_http_hydra_repos_uri.data,

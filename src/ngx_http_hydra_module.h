@@ -48,6 +48,7 @@ typedef struct {
     ngx_str_t                    default_repo;   /* hydra_default_repo */
     ngx_array_t                 *origins;     /* of ngx_str_t; NULL: same
                                                  origin, empty: any */
+    ngx_flag_t                   read_only;   /* hydra_read_only */
 } ngx_http_hydra_loc_conf_t;
 
 
