@@ -23,9 +23,24 @@
 /* 2^53: every integer up to it is a double */
 #define HYDRA_JSPAN_EXACT       9007199254740992ULL
 
+/* 19 characters, so at most 19 digits: less than 2^64 */
+#define HYDRA_JSPAN_FAST_LEN    19
+
+/*
+ * Below 2^50 a number times 10^k is within 0.375 of the integer that a
+ * decimal of k places reading back as the number has, so rounding the
+ * product finds it; from 1e15 on, and below 1e-4, printf's %g writes an
+ * exponent, which the fixed form here does not
+ */
+#define HYDRA_JSPAN_SHORT_MAX   1125899906842624.0
+#define HYDRA_JSPAN_FIXED_MAX   1e15
+#define HYDRA_JSPAN_FIXED_MIN   1e-4
+#define HYDRA_JSPAN_PLACES_MAX  22
+
 
 static int hydra_jspan_fast_double(const char *p, size_t len, double *d);
 static double hydra_jspan_strtod(const char *p, size_t len);
+static int hydra_jspan_short_real(hydra_jspan_out_t *out, double d);
 
 
 static const double  hydra_jspan_pow10[] = {
@@ -102,40 +117,37 @@ static int
 hydra_jspan_fast_double(const char *p, size_t len, double *d)
 {
 #if (FLT_EVAL_METHOD == 0)
-    int                  neg, nd, e, x, xneg;
-    double               r;
-    uint64_t             w;
-    const char          *end;
+    int          neg, e, x, xneg;
+    double       r;
+    unsigned     c;
+    uint64_t     w;
+    const char  *end, *frac;
 
     end = p + len;
     neg = (*p == '-');
     p += neg;
     w = 0;
-    nd = 0;
     e = 0;
 
-    for ( /* void */ ; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (w != 0 || *p != '0') {
-            if (++nd > 19) {
-                return HYDRA_ERROR;
-            }
+    /* JSON's grammar is already checked; a text this short fits w */
 
-            w = w * 10 + (uint64_t) (*p - '0');
-        }
+    if (len > HYDRA_JSPAN_FAST_LEN) {
+        return HYDRA_ERROR;
+    }
+
+    for ( /* void */ ; p < end && (c = (unsigned) (*p - '0')) <= 9; p++) {
+        w = w * 10 + c;
     }
 
     if (p < end && *p == '.') {
-        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (w != 0 || *p != '0') {
-                if (++nd > 19) {
-                    return HYDRA_ERROR;
-                }
+        frac = ++p;
 
-                w = w * 10 + (uint64_t) (*p - '0');
-            }
-
-            e--;
+        for ( /* void */ ; p < end && (c = (unsigned) (*p - '0')) <= 9; p++)
+        {
+            w = w * 10 + c;
         }
+
+        e = (int) (frac - p);
     }
 
     if (p < end) {
@@ -450,6 +462,10 @@ hydra_jspan_real(hydra_jspan_out_t *out, double d)
         return;
     }
 
+    if (hydra_jspan_short_real(out, d) == HYDRA_OK) {
+        return;
+    }
+
     for (prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*g", prec, d);
 
@@ -466,4 +482,74 @@ hydra_jspan_real(hydra_jspan_out_t *out, double d)
     }
 
     hydra_jspan_put(out, buf, len);
+}
+
+
+/*
+ * The common case of hydra_jspan_real() without printf: d is a decimal
+ * of k places, k as small as it can be, written in the fixed form that
+ * %g and Python use at its magnitude.  HYDRA_DECLINED: printf's turn.
+ */
+
+static int
+hydra_jspan_short_real(hydra_jspan_out_t *out, double d)
+{
+    int       k, i;
+    char     *p;
+    double    a, scaled;
+    uint64_t  m;
+    char      buf[HYDRA_JSPAN_REAL_SIZE];
+
+    a = (d < 0) ? -d : d;
+
+    if (!(a >= HYDRA_JSPAN_FIXED_MIN && a < HYDRA_JSPAN_FIXED_MAX)) {
+        return HYDRA_DECLINED;
+    }
+
+    for (k = 0; k <= HYDRA_JSPAN_PLACES_MAX; k++) {
+        scaled = a * hydra_jspan_pow10[k];
+
+        if (scaled >= HYDRA_JSPAN_SHORT_MAX) {
+            return HYDRA_DECLINED;
+        }
+
+        m = (uint64_t) (scaled + 0.5);
+
+        /* m and 10^k exact, so one rounding: what strtod() reads */
+
+        if ((double) m / hydra_jspan_pow10[k] == a) {
+            break;
+        }
+    }
+
+    if (k > HYDRA_JSPAN_PLACES_MAX) {
+        return HYDRA_DECLINED;
+    }
+
+    p = buf + sizeof(buf);
+
+    if (k == 0) {
+        *--p = '0';
+
+    } else {
+        for (i = 0; i < k; i++) {
+            *--p = (char) ('0' + m % 10);
+            m /= 10;
+        }
+    }
+
+    *--p = '.';
+
+    do {
+        *--p = (char) ('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+
+    if (d < 0) {
+        *--p = '-';
+    }
+
+    hydra_jspan_put(out, p, buf + sizeof(buf) - p);
+
+    return HYDRA_OK;
 }

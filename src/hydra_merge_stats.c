@@ -4,6 +4,7 @@
  */
 
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,19 @@ typedef struct {
 } hydra_merge_field_t;
 
 
+/* the durations of every repo, their sum, and which zeros came */
+
+#define HYDRA_MERGE_POS_ZERO      1
+#define HYDRA_MERGE_NEG_ZERO      2
+
+typedef struct {
+    double                       *d;
+    size_t                        n;
+    double                        sum;
+    unsigned                      zeros;
+} hydra_merge_numbers_t;
+
+
 static void hydra_merge_pipeline_stats_body(hydra_merge_ctx_t *c);
 static void hydra_merge_queue_body(hydra_merge_ctx_t *c);
 static void hydra_merge_stats_body(hydra_merge_ctx_t *c);
@@ -62,8 +76,9 @@ static void hydra_merge_rate(hydra_merge_ctx_t *c, const char *name,
     const hydra_merge_sum_t *num, double den);
 static void hydra_merge_time_to_merge(hydra_merge_ctx_t *c,
     hydra_merge_val_t *vals);
-static void hydra_merge_percentiles(hydra_merge_ctx_t *c, double *d,
-    size_t n);
+static void hydra_merge_number_add(hydra_merge_numbers_t *nums, double d);
+static void hydra_merge_percentiles(hydra_merge_ctx_t *c,
+    hydra_merge_numbers_t *nums);
 static void hydra_merge_map_of(hydra_merge_ctx_t *c, const char *key,
     size_t len);
 static void hydra_merge_history_body(hydra_merge_ctx_t *c);
@@ -409,9 +424,9 @@ hydra_merge_rate(hydra_merge_ctx_t *c, const char *name,
 static void
 hydra_merge_time_to_merge(hydra_merge_ctx_t *c, hydra_merge_val_t *vals)
 {
-    size_t              i, n;
-    double             *d;
-    hydra_merge_val_t   list, v;
+    size_t                 i, n;
+    hydra_merge_val_t      list, v;
+    hydra_merge_numbers_t  nums;
 
     n = 0;
 
@@ -432,13 +447,15 @@ hydra_merge_time_to_merge(hydra_merge_ctx_t *c, hydra_merge_val_t *vals)
         return;
     }
 
-    d = malloc(n * sizeof(double));
-    if (d == NULL) {
+    nums.d = malloc(n * sizeof(double));
+    if (nums.d == NULL) {
         hydra_jspan_out_fail(c->out);
         return;
     }
 
-    n = 0;
+    nums.n = 0;
+    nums.sum = 0;
+    nums.zeros = 0;
 
     for (i = 0; i < c->m->ninputs; i++) {
         list = hydra_merge_get(vals[i], "merge_durations");
@@ -449,52 +466,71 @@ hydra_merge_time_to_merge(hydra_merge_ctx_t *c, hydra_merge_val_t *vals)
 
         for (v = hydra_jspan_first(list); v; v = hydra_jspan_next(v)) {
             if (hydra_jspan_is_number(v)) {
-                d[n++] = hydra_jspan_double(v);
+                hydra_merge_number_add(&nums, hydra_jspan_double(v));
             }
         }
     }
 
-    hydra_merge_percentiles(c, d, n);
+    hydra_merge_percentiles(c, &nums);
 
-    free(d);
+    free(nums.d);
 }
 
 
-/* get_merge_duration_stats: d[n / 2], d[min((int) (n * 0.9), n - 1)] */
+static void
+hydra_merge_number_add(hydra_merge_numbers_t *nums, double d)
+{
+    nums->d[nums->n++] = d;
+    nums->sum += d;
+
+    if (d == 0) {
+        nums->zeros |= signbit(d) ? HYDRA_MERGE_NEG_ZERO
+                                  : HYDRA_MERGE_POS_ZERO;
+    }
+}
+
+
+/*
+ * get_merge_duration_stats: d[n / 2], d[min((int) (n * 0.9), n - 1)] of
+ * the sorted numbers.  Two selections find them without a sort; only
+ * when both zeros are there does the sort, stable, tell which one a
+ * percentile is, as Python's sorted() would.
+ */
 
 static void
-hydra_merge_percentiles(hydra_merge_ctx_t *c, double *d, size_t n)
+hydra_merge_percentiles(hydra_merge_ctx_t *c, hydra_merge_numbers_t *nums)
 {
-    size_t              i, p90;
-    double              sum, avg;
+    double             *d;
+    size_t              n, p50, p90;
     hydra_jspan_out_t  *out;
 
     out = c->out;
+    d = nums->d;
+    n = nums->n;
 
-    if (hydra_merge_sort(d, n) != HYDRA_OK) {
-        hydra_jspan_out_fail(out);
-        return;
-    }
-
-    sum = 0;
-
-    for (i = 0; i < n; i++) {
-        sum += d[i];
-    }
-
-    avg = sum / (double) n;
+    p50 = n / 2;
     p90 = (size_t) ((double) n * 0.9);
 
     if (p90 > n - 1) {
         p90 = n - 1;
     }
 
+    if (nums->zeros == (HYDRA_MERGE_NEG_ZERO|HYDRA_MERGE_POS_ZERO)
+        || hydra_merge_select(d, n, p90) != HYDRA_OK
+        || hydra_merge_select(d, p90 + 1, p50) != HYDRA_OK)
+    {
+        if (hydra_merge_sort(d, n) != HYDRA_OK) {
+            hydra_jspan_out_fail(out);
+            return;
+        }
+    }
+
     hydra_jspan_putc(out, '{');
 
     hydra_jspan_name(out, "avg");
-    hydra_jspan_real(out, hydra_merge_round1(avg));
+    hydra_jspan_real(out, hydra_merge_round1(nums->sum / (double) n));
     hydra_jspan_name(out, "p50");
-    hydra_jspan_real(out, hydra_merge_round1(d[n / 2]));
+    hydra_jspan_real(out, hydra_merge_round1(d[p50]));
     hydra_jspan_name(out, "p90");
     hydra_jspan_real(out, hydra_merge_round1(d[p90]));
 

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <float.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "hydra_merge_util.h"
 
@@ -21,6 +24,16 @@
 
 /* fewer numbers than this are sorted by insertion alone */
 #define HYDRA_MERGE_SORT_SMALL    32
+
+/*
+ * A double times 10 needs this many mantissa bits to be exact, and
+ * below this the tenths are under 2^53, whole doubles
+ */
+#define HYDRA_MERGE_TENTHS_BITS   57
+#define HYDRA_MERGE_TENTHS_MAX    9e14
+
+/* selection gives up for a sort after this many passes over the numbers */
+#define HYDRA_MERGE_SELECT_WORK   8
 
 
 static void hydra_merge_union_write(hydra_jspan_out_t *out,
@@ -529,12 +542,41 @@ hydra_merge_sum_write(hydra_jspan_out_t *out, const hydra_merge_sum_t *s)
 }
 
 
-/* Python's round(d, 1): the exact value rounded half to even, as printf */
+/*
+ * Python's round(d, 1): the exact value rounded half to even, as printf
+ * rounds it.  Where long double holds d * 10 exactly (x86's 64-bit
+ * mantissa), that is integer arithmetic on it; elsewhere, printf itself.
+ */
 
 double
 hydra_merge_round1(double d)
 {
-    char  buf[HYDRA_MERGE_DOUBLE_SIZE];
+    char         buf[HYDRA_MERGE_DOUBLE_SIZE];
+#if (LDBL_MANT_DIG >= HYDRA_MERGE_TENTHS_BITS)
+    long long    k;
+    long double  t, frac;
+
+    /* k tenths: k a double exactly, and k / 10 one rounding */
+
+    if (d < HYDRA_MERGE_TENTHS_MAX && d > -HYDRA_MERGE_TENTHS_MAX) {
+        t = (long double) d * 10;
+        k = (long long) t;          /* toward zero: frac keeps t's sign */
+        frac = t - k;
+
+        if (frac > 0.5L || (frac == 0.5L && (k & 1))) {
+            k++;
+
+        } else if (frac < -0.5L || (frac == -0.5L && (k & 1))) {
+            k--;
+        }
+
+        if (k == 0) {
+            return signbit(d) ? -0.0 : 0.0;     /* -0.04 is -0.0 */
+        }
+
+        return (double) k / 10;
+    }
+#endif
 
     if (!isfinite(d) || d >= HYDRA_MERGE_ROUND_MAX
         || d <= -HYDRA_MERGE_ROUND_MAX)
@@ -545,6 +587,89 @@ hydra_merge_round1(double d)
     snprintf(buf, sizeof(buf), "%.1f", d);
 
     return strtod(buf, NULL);
+}
+
+
+/*
+ * Moves the k-th smallest of n numbers to d[k], the smaller ones before
+ * it and the larger ones after, as a stable sort by "<" would place the
+ * value (not which of equal numbers: -0.0 and 0.0 are equal).  Hoare's
+ * FIND with a median of three as the pivot.  The work is bounded:
+ * HYDRA_DECLINED (the numbers in some order) tells the caller to sort
+ * instead, so numbers chosen to defeat the median cost a sort, no more.
+ */
+
+int
+hydra_merge_select(double *d, size_t n, size_t k)
+{
+    double     x, t, a, b;
+    size_t     work;
+    ptrdiff_t  lo, hi, q, i, j, kk;
+
+    if (k >= n || n > PTRDIFF_MAX) {
+        return HYDRA_ERROR;
+    }
+
+    lo = 0;
+    hi = (ptrdiff_t) n - 1;
+    kk = (ptrdiff_t) k;
+    work = 0;
+
+    while (lo < hi) {
+        work += (size_t) (hi - lo);
+
+        if (work > HYDRA_MERGE_SELECT_WORK * n) {
+            return HYDRA_DECLINED;
+        }
+
+        /*
+         * the pivot: the median of the numbers at a quarter, the middle
+         * and three quarters, which sorted, reversed and organ-pipe
+         * numbers do not defeat as they defeat the ends
+         */
+
+        q = (hi - lo) / 4;
+        a = d[lo + q];
+        b = d[lo + (hi - lo) / 2];
+        if (b < a) {
+            t = a; a = b; b = t;
+        }
+
+        t = d[hi - q];
+        x = (t < a) ? a : (b < t) ? b : t;
+
+        i = lo;
+        j = hi;
+
+        /* x is in range: both scans stop at it, then at what was swapped */
+
+        do {
+            while (d[i] < x) {
+                i++;
+            }
+
+            while (x < d[j]) {
+                j--;
+            }
+
+            if (i <= j) {
+                t = d[i]; d[i] = d[j]; d[j] = t;
+                i++;
+                j--;
+            }
+
+        } while (i <= j);
+
+        if (j < kk) {
+            lo = i;
+        }
+
+        if (kk < i) {
+            hi = j;
+        }
+    }
+
+    return HYDRA_OK;
 }
 
 

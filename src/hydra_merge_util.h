@@ -155,6 +155,7 @@ void hydra_merge_sum_write(hydra_jspan_out_t *out, const hydra_merge_sum_t *s);
 
 double hydra_merge_round1(double d);
 int hydra_merge_sort(double *d, size_t n);
+int hydra_merge_select(double *d, size_t n, size_t k);
 
 hydra_merge_val_t *hydra_merge_vals(const hydra_merge_t *m, const char *key,
     size_t len);

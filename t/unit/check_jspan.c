@@ -11,6 +11,7 @@
 
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +573,98 @@ START_TEST(test_out_numbers)
 END_TEST
 
 
+/* the shortest of %.15g, %.16g and %.17g that reads back, "3" as "3.0" */
+
+static size_t
+hydra_real_printf(char *buf, size_t size, double d)
+{
+    int     prec;
+    size_t  len;
+
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+
+        if (strtod(buf, NULL) == d) {
+            break;
+        }
+    }
+
+    len = strlen(buf);
+
+    if (strspn(buf, "-0123456789") == len) {
+        memcpy(buf + len, ".0", 3);
+        len += 2;
+    }
+
+    return len;
+}
+
+
+static void
+hydra_check_real_text(double d)
+{
+    size_t  len;
+    char    want[64];
+
+    hydra_jspan_out_reset(&out);
+    hydra_jspan_real(&out, d);
+    len = hydra_real_printf(want, sizeof(want), d);
+
+    ck_assert_msg((size_t) (out.pos - out.start) == len
+                  && memcmp(out.start, want, len) == 0,
+                  "%.17g: \"%.*s\", not \"%s\"", d,
+                  (int) (out.pos - out.start), out.start, want);
+}
+
+
+/* the printf-free common case writes what printf would, whatever d */
+
+START_TEST(test_out_reals_as_printf)
+{
+    int     i, e, k;
+    double  d, p;
+
+    srand(9);
+
+    for (e = -8; e <= 17; e++) {
+        p = 1;
+
+        for (k = 0; k < (e < 0 ? -e : e); k++) {
+            p = (e < 0) ? p / 10 : p * 10;
+        }
+
+        for (i = 0; i < 3000; i++) {
+            d = rand() / (double) RAND_MAX * p;
+            hydra_check_real_text(d);
+            hydra_check_real_text(-d);
+
+            /* short decimals: k places of a random integer */
+
+            d = (double) (rand() % 100000000) / (double) (1 + rand() % 9);
+            hydra_check_real_text(d * p);
+            hydra_check_real_text((double) rand() / 1000.0);
+            hydra_check_real_text((double) (rand() % 1000000) / 10.0);
+            hydra_check_real_text((double) rand() / (1 + rand()));
+        }
+    }
+
+    hydra_check_real_text(1e-4);
+    hydra_check_real_text(nextafter(1e-4, 0));
+    hydra_check_real_text(1e15);
+    hydra_check_real_text(nextafter(1e15, 0));
+    hydra_check_real_text(999999999999999.9);
+    hydra_check_real_text(1125899906842624.0);
+    hydra_check_real_text(0.1);
+    hydra_check_real_text(0.3);
+    hydra_check_real_text(2.675);
+    hydra_check_real_text(5e-324);
+    hydra_check_real_text(1.7976931348623157e308);
+    hydra_check_real_text(0.0);
+    hydra_check_real_text(-0.0);
+}
+END_TEST
+
+
 START_TEST(test_out_limit)
 {
     size_t  i;
@@ -656,6 +749,7 @@ hydra_jspan_suite(void)
     tcase_add_test(tc, test_out_copy);
     tcase_add_test(tc, test_out_strings);
     tcase_add_test(tc, test_out_numbers);
+    tcase_add_test(tc, test_out_reals_as_printf);
     tcase_add_test(tc, test_out_limit);
     suite_add_tcase(s, tc);
 
