@@ -37,10 +37,15 @@
 #define HYDRA_JSPAN_FIXED_MIN   1e-4
 #define HYDRA_JSPAN_PLACES_MAX  22
 
+/* %.17g reads back as any double; fewer digits are tried first */
+#define HYDRA_JSPAN_PREC_MIN    15
+#define HYDRA_JSPAN_PREC_MAX    17
+
 
 static int hydra_jspan_fast_double(const char *p, size_t len, double *d);
 static double hydra_jspan_strtod(const char *p, size_t len);
-static int hydra_jspan_short_real(hydra_jspan_out_t *out, double d);
+static int hydra_jspan_short_real(hydra_jspan_out_t *out, double d,
+    int *prec);
 
 
 static const double  hydra_jspan_pow10[] = {
@@ -453,6 +458,7 @@ hydra_jspan_real(hydra_jspan_out_t *out, double d)
 {
     int     prec;
     char    buf[HYDRA_JSPAN_REAL_SIZE];
+    double  r;
     size_t  len;
 
     hydra_jspan_sep(out);
@@ -462,19 +468,24 @@ hydra_jspan_real(hydra_jspan_out_t *out, double d)
         return;
     }
 
-    if (hydra_jspan_short_real(out, d) == HYDRA_OK) {
+    prec = HYDRA_JSPAN_PREC_MIN;
+
+    if (hydra_jspan_short_real(out, d, &prec) == HYDRA_OK) {
         return;
     }
 
-    for (prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+    /* 17 digits always read back */
 
-        if (strtod(buf, NULL) == d) {
+    for ( /* void */ ; prec <= HYDRA_JSPAN_PREC_MAX; prec++) {
+        len = (size_t) snprintf(buf, sizeof(buf), "%.*g", prec, d);
+
+        if (prec == HYDRA_JSPAN_PREC_MAX
+            || (hydra_jspan_fast_double(buf, len, &r) == HYDRA_OK
+                ? r : strtod(buf, NULL)) == d)
+        {
             break;
         }
     }
-
-    len = strlen(buf);
 
     if (strspn(buf, "-0123456789") == len) {
         memcpy(buf + len, ".0", 3);
@@ -488,11 +499,12 @@ hydra_jspan_real(hydra_jspan_out_t *out, double d)
 /*
  * The common case of hydra_jspan_real() without printf: d is a decimal
  * of k places, k as small as it can be, written in the fixed form that
- * %g and Python use at its magnitude.  HYDRA_DECLINED: printf's turn.
+ * %g and Python use at its magnitude.  HYDRA_DECLINED: printf's turn,
+ * from *prec digits on (16 when no decimal of 15 digits reads back).
  */
 
 static int
-hydra_jspan_short_real(hydra_jspan_out_t *out, double d)
+hydra_jspan_short_real(hydra_jspan_out_t *out, double d, int *prec)
 {
     int       k, i;
     char     *p;
@@ -509,7 +521,13 @@ hydra_jspan_short_real(hydra_jspan_out_t *out, double d)
     for (k = 0; k <= HYDRA_JSPAN_PLACES_MAX; k++) {
         scaled = a * hydra_jspan_pow10[k];
 
+        /*
+         * past 2^50 every decimal of 15 digits that could read back as d
+         * has been tried: printf needs 16 or 17
+         */
+
         if (scaled >= HYDRA_JSPAN_SHORT_MAX) {
+            *prec = HYDRA_JSPAN_PREC_MIN + 1;
             return HYDRA_DECLINED;
         }
 
