@@ -18,6 +18,9 @@
 /* a node per 8 bytes of text is more than HydraFlow's answers need */
 #define HYDRA_JSPAN_NODES(len)  ((len) / 8 + 16)
 
+#define hydra_jspan_number_starts(c)                                          \
+    ((c) == '-' || (unsigned) ((c) - '0') <= 9)
+
 /* a string compared decoded on the stack up to this, else malloc'd */
 #define HYDRA_JSPAN_STACK_MAX   256
 
@@ -39,8 +42,9 @@ typedef struct {
 static int hydra_jspan_value(hydra_jspan_parser_t *ps);
 static int hydra_jspan_after(hydra_jspan_parser_t *ps);
 static int hydra_jspan_member(hydra_jspan_parser_t *ps);
+static int hydra_jspan_numbers(hydra_jspan_parser_t *ps);
 static void hydra_jspan_close(hydra_jspan_parser_t *ps);
-static hydra_jspan_node_t *hydra_jspan_node(hydra_jspan_parser_t *ps);
+static inline hydra_jspan_node_t *hydra_jspan_node(hydra_jspan_parser_t *ps);
 static int hydra_jspan_fail(hydra_jspan_parser_t *ps, const char *why);
 static const unsigned char *hydra_jspan_ws(const unsigned char *p,
     const unsigned char *end);
@@ -202,8 +206,13 @@ hydra_jspan_value(hydra_jspan_parser_t *ps)
             return HYDRA_OK;
         }
 
-        if (close == '}' && hydra_jspan_member(ps) != HYDRA_OK) {
-            return HYDRA_ERROR;
+        if (close == '}') {
+            return (hydra_jspan_member(ps) == HYDRA_OK) ? HYDRA_AGAIN
+                                                        : HYDRA_ERROR;
+        }
+
+        if (hydra_jspan_number_starts(*ps->p)) {
+            return hydra_jspan_numbers(ps);
         }
 
         return HYDRA_AGAIN;
@@ -291,6 +300,61 @@ hydra_jspan_after(hydra_jspan_parser_t *ps)
 }
 
 
+/*
+ * An array's run of numbers (duration lists are long ones): each a node,
+ * without the round through hydra_jspan_value() and hydra_jspan_after()
+ * per number.  As those would: HYDRA_OK when the array is closed,
+ * HYDRA_AGAIN when a value of another kind comes next, after its ",".
+ */
+
+static int
+hydra_jspan_numbers(hydra_jspan_parser_t *ps)
+{
+    int                   flag;
+    hydra_jspan_node_t   *v;
+    const unsigned char  *p, *q;
+
+    for ( ;; ) {
+        v = hydra_jspan_node(ps);
+        if (v == NULL) {
+            return HYDRA_ERROR;
+        }
+
+        p = ps->p;
+
+        q = hydra_jspan_number(p, ps->end, &flag);
+        if (q == NULL) {
+            return hydra_jspan_fail(ps, "a bad value");
+        }
+
+        v->type = HYDRA_JSPAN_NUMBER;
+        v->flags |= flag ? HYDRA_JSPAN_DIGITS : 0;
+        v->len = (uint32_t) (q - p);
+
+        ps->p = hydra_jspan_ws(q, ps->end);
+
+        if (ps->p == ps->end) {
+            return hydra_jspan_fail(ps, "unterminated");
+        }
+
+        if (*ps->p == ']') {
+            hydra_jspan_close(ps);
+            return HYDRA_OK;
+        }
+
+        if (*ps->p != ',') {
+            return hydra_jspan_fail(ps, "\",\" or the end expected");
+        }
+
+        ps->p = hydra_jspan_ws(ps->p + 1, ps->end);
+
+        if (ps->p == ps->end || !hydra_jspan_number_starts(*ps->p)) {
+            return HYDRA_AGAIN;
+        }
+    }
+}
+
+
 /* a member's key and ":", up to its value */
 
 static int
@@ -346,7 +410,7 @@ hydra_jspan_close(hydra_jspan_parser_t *ps)
 
 /* a new node at p, the next child of the open container */
 
-static hydra_jspan_node_t *
+static inline hydra_jspan_node_t *
 hydra_jspan_node(hydra_jspan_parser_t *ps)
 {
     size_t               n, cap;
