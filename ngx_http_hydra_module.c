@@ -12,6 +12,7 @@
  *   src/ngx_http_hydra_api.c       hydra_api: /api/repos, passthrough
  *   src/ngx_http_hydra_aggregate.c aggregated views: fan-out and merge
  *   src/ngx_http_hydra_capture.c   the filters that capture their answers
+ *   src/ngx_http_hydra_unreachable.c  a repo that did not answer: JSON
  *   src/ngx_http_hydra_reply.c     JSON answers and errors
  *   src/ngx_http_hydra_sessions.c  /api/sessions from sessions.jsonl files
  *   src/ngx_http_hydra_sfile.c     each worker's state of one such file
@@ -38,6 +39,7 @@
 #include "ngx_http_hydra_api.h"
 #include "ngx_http_hydra_upstream.h"
 #include "ngx_http_hydra_capture.h"
+#include "ngx_http_hydra_unreachable.h"
 #include "ngx_http_hydra_events.h"
 #include "ngx_http_hydra_fanout.h"
 
@@ -384,6 +386,10 @@ ngx_http_hydra_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_hydra_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_hydra_unreachable_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_hydra_capture_init(cf);
 }
 

@@ -86,6 +86,7 @@ typedef struct {
     ngx_http_hydra_slot_t          *slot;
     void                           *agg;      /* the view it waits for */
     void                           *client;   /* a /ws fan-out's socket */
+    ngx_buf_t                      *replace;  /* a passthrough's JSON error */
 } ngx_http_hydra_ctx_t;
 
 

@@ -16,8 +16,6 @@ typedef struct {
 } ngx_http_hydra_balancer_peer_t;
 
 
-static ngx_http_hydra_peer_binding_t *ngx_http_hydra_binding_of(
-    ngx_http_variable_value_t *v);
 static ngx_int_t ngx_http_hydra_balancer_init(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
@@ -164,8 +162,7 @@ ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
     ngx_http_hydra_ctx_t            *ctx;
-    ngx_http_variable_value_t       *v;
-    ngx_http_hydra_main_conf_t      *hmcf;
+    ngx_http_hydra_peer_binding_t   *binding;
     ngx_http_hydra_balancer_peer_t  *peer;
 
     peer = ngx_palloc(r->pool, sizeof(ngx_http_hydra_balancer_peer_t));
@@ -179,18 +176,15 @@ ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
         peer->addr = ctx->binding->addr;
 
     } else {
-        hmcf = ngx_http_get_module_main_conf(r, ngx_http_hydra_module);
-        v = &r->variables[hmcf->upstream_index];
+        binding = ngx_http_hydra_redirect_binding(r);
 
-        if (!v->valid || v->no_cacheable || v->not_found) {
+        if (binding == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "hydra balancer: request is bound to no repo");
             return NGX_ERROR;
         }
 
-        /* the slot's value is the name inside the binding we put there */
-
-        peer->addr = ngx_http_hydra_binding_of(v)->addr;
+        peer->addr = binding->addr;
     }
 
     r->upstream->peer.data = peer;
@@ -202,9 +196,28 @@ ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
 }
 
 
-static ngx_http_hydra_peer_binding_t *
-ngx_http_hydra_binding_of(ngx_http_variable_value_t *v)
+/* a passthrough's binding, from the variable slot; NULL: none */
+
+ngx_http_hydra_peer_binding_t *
+ngx_http_hydra_redirect_binding(ngx_http_request_t *r)
 {
+    ngx_http_variable_value_t   *v;
+    ngx_http_hydra_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hydra_module);
+
+    if (hmcf->upstream_index == NGX_CONF_UNSET || r->variables == NULL) {
+        return NULL;
+    }
+
+    v = &r->variables[hmcf->upstream_index];
+
+    if (!v->valid || v->no_cacheable || v->not_found) {
+        return NULL;
+    }
+
+    /* the slot's value is the name inside the binding we put there */
+
     return (ngx_http_hydra_peer_binding_t *)
                (v->data - offsetof(ngx_http_hydra_peer_binding_t, name));
 }

@@ -25,6 +25,8 @@ char *ngx_http_hydra_balancer(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_hydra_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_hydra_bind_redirect(ngx_http_request_t *r,
     ngx_http_hydra_peer_binding_t *binding);
+ngx_http_hydra_peer_binding_t *ngx_http_hydra_redirect_binding(
+    ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_HYDRA_UPSTREAM_H_INCLUDED_ */
