@@ -315,3 +315,43 @@ def test_upstream_keepalive(env):
     peers = [only_hit(env, env.tools, m).peer for m in marks]
     assert len(set(peers)) == 1, "a new upstream connection each time: %r" \
         % peers
+
+
+# ---------------------------------------------------------------------------
+# a repo that does not answer
+
+
+def test_unreachable_repo_is_a_json_502(fleet, nginx):
+    """nginx's own 502 (the repo refused the connection) reaches the
+    client as JSON naming the repo, on a connection that stays open; the
+    repo's own 502 comes back untouched."""
+    api = fleet.repo("acme/api")
+    web = fleet.repo("acme/web")
+    ngx = nginx(repos=[("acme/api", api), ("acme/web", web)])
+    wait_up(ngx, [api, web])
+    api.set_mode("down")
+
+    conn = ngx.connection()
+    try:
+        r1 = ngx.get("/api/pipeline?repo=acme/api", conn=conn)
+        sock = conn.sock
+        r2 = ngx.post("/api/control/start?repo=acme-api", conn=conn)
+        r3 = ngx.request("HEAD", "/api/pipeline?repo=acme/api", conn=conn)
+        r4 = ngx.get("/api/pipeline?repo=acme/web", conn=conn)
+        assert conn.sock is sock, "nginx closed the client connection"
+    finally:
+        conn.close()
+
+    for r in (r1, r2):
+        assert r.status == 502
+        assert r.headers["content-type"] == "application/json"
+        assert r.json() == {"error": "repo acme-api did not answer "
+                                     "(HTTP 502)", "repo": "acme-api"}
+    assert r3.status == 502 and r3.body == b""
+    assert r4.status == 200 and r4.json() == web.view("/api/pipeline")[1]
+
+    web.set_mode("error5xx", status=502)
+    r = ngx.get("/api/pipeline?repo=acme/web")
+    assert r.status == 502
+    assert "did not answer" not in r.body.decode(errors="replace")
+    ngx.allow_log("connect() failed")
