@@ -14,6 +14,8 @@ Test hooks (not part of HydraFlow):
     fake.set_mode(m)              "ok" | "down" | "slow" | "error5xx" |
                                   "garbage"
     await fake.restart(new_port=True)
+    await fake.kill(rst=True)     die with every connection cut (restart()
+                                  brings it back)
     fake.emit(type, data)         publish a live event
     fake.tick()                   move the simulation one step
     fake.view(path, query)        what a GET would answer, without a request
@@ -27,6 +29,8 @@ import asyncio
 import concurrent.futures
 import json
 import re
+import socket
+import struct
 import time
 import urllib.parse
 
@@ -204,6 +208,33 @@ class FakeRepo(_LoopBound):
         self.mode = "ok"
         await self._listen(0 if new_port else self.port)
         return self.port
+
+    async def kill(self, rst=True):
+        """Die as a killed process does: the listener goes and every
+        connection (HTTP, WebSocket, keepalive) is cut at once, with a
+        reset (SO_LINGER 0) when rst, else a plain close.  The state (the
+        bus's history) stays: restart() brings the same repo back."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        for site in list(runner.sites):
+            server = getattr(site, "_server", None)
+            if server is not None:
+                server.close()                   # the listener, at once
+        handlers = runner.server.connections if runner.server else []
+        for handler in handlers:
+            transport = handler.transport
+            if transport is None:
+                continue
+            sock = transport.get_extra_info("socket")
+            if rst and sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            transport.abort()
+        await runner.cleanup()
 
     async def _listen(self, port):
         app = web.Application(client_max_size=16 * 1024 * 1024)
