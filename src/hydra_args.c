@@ -135,9 +135,38 @@ static int
 hydra_args_name_is(const char *p, size_t n, const char *name,
     size_t name_len)
 {
-    return n >= name_len
-           && memcmp(p, name, name_len) == 0
-           && (n == name_len || p[name_len] == '=');
+    int          hi, lo;
+    char         c;
+    size_t       k;
+    const char  *end;
+
+    end = p + n;
+    k = 0;
+
+    /*
+     * The name as the repo reads it, percent-decoded: "%72epo" is "repo"
+     * to it, and must be to us, or it would pass what we strip
+     */
+
+    while (p < end && *p != '=') {
+        c = *p++;
+
+        if (c == '%' && end - p >= 2
+            && (hi = hydra_args_hex(p[0])) >= 0
+            && (lo = hydra_args_hex(p[1])) >= 0)
+        {
+            c = (char) (hi * 16 + lo);
+            p += 2;
+        }
+
+        if (k == name_len || c != name[k]) {
+            return 0;
+        }
+
+        k++;
+    }
+
+    return k == name_len;
 }
 
 

@@ -48,6 +48,7 @@ static ngx_int_t ngx_http_hydra_agg_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
 static void ngx_http_hydra_agg_wake(ngx_http_request_t *r);
 static void ngx_http_hydra_agg_expire(ngx_event_t *ev);
+static void ngx_http_hydra_agg_abort(ngx_event_t *ev);
 static void ngx_http_hydra_agg_cleanup(void *data);
 static void ngx_http_hydra_agg_finish(ngx_http_hydra_agg_t *agg);
 static ngx_int_t ngx_http_hydra_agg_merge(ngx_http_hydra_agg_t *agg);
@@ -380,7 +381,13 @@ ngx_http_hydra_agg_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         (void) ngx_http_post_request(agg->request, NULL);
     }
 
-    return rc;
+    /*
+     * The capture filters' own error for an answer too big ends this
+     * subrequest and its upstream; passed on, it would end the client's
+     * request too
+     */
+
+    return (slot->too_big && rc == NGX_ERROR) ? NGX_OK : rc;
 }
 
 
@@ -455,6 +462,70 @@ ngx_http_hydra_agg_expire(ngx_event_t *ev)
 }
 
 
+/*
+ * A repo's answer grew over hydra_max_response_size as it came: it is
+ * left out now, not when the budget is spent.  The capture filter runs
+ * inside the pipe that reads the repo and cannot end that upstream, so
+ * this is posted, to run once the pipe is done.
+ */
+
+void
+ngx_http_hydra_agg_too_big(ngx_http_hydra_slot_t *slot)
+{
+    ngx_http_hydra_agg_t  *agg;
+
+    agg = slot->agg;
+
+    if (slot->done || slot->abort.posted) {
+        return;
+    }
+
+    slot->abort.handler = ngx_http_hydra_agg_abort;
+    slot->abort.data = slot;
+    slot->abort.log = agg->request->connection->log;
+
+    ngx_post_event(&slot->abort, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_hydra_agg_abort(ngx_event_t *ev)
+{
+    ngx_connection_t       *c;
+    ngx_http_request_t     *sr;
+    ngx_http_hydra_agg_t   *agg;
+    ngx_http_hydra_slot_t  *slot;
+
+    slot = ev->data;
+    agg = slot->agg;
+    c = agg->request->connection;
+
+    if (slot->done) {
+        return;                         /* its answer ended meanwhile */
+    }
+
+    slot->done = 1;
+    slot->reason = "too big";
+    agg->pending--;
+
+    ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                  "hydra: repo %V answered \"%V\" with more than "
+                  "hydra_max_response_size", &slot->key, &agg->request->uri);
+
+    sr = slot->sr;
+
+    if (sr != NULL && sr->upstream != NULL && sr->upstream->cleanup != NULL) {
+        (*sr->upstream->cleanup)(sr);
+    }
+
+    if (agg->pending == 0) {
+        (void) ngx_http_post_request(agg->request, NULL);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
 static void
 ngx_http_hydra_agg_cleanup(void *data)
 {
@@ -464,6 +535,12 @@ ngx_http_hydra_agg_cleanup(void *data)
 
     if (agg->budget.timer_set) {
         ngx_del_timer(&agg->budget);
+    }
+
+    for (i = 0; i < agg->nslots; i++) {
+        if (agg->slots[i].abort.posted) {
+            ngx_delete_posted_event(&agg->slots[i].abort);
+        }
     }
 
     for (i = 0; agg->docs != NULL && i < agg->nslots; i++) {

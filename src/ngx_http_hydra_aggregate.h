@@ -18,6 +18,7 @@
 
 
 ngx_int_t ngx_http_hydra_aggregate_handler(ngx_http_request_t *r);
+void ngx_http_hydra_agg_too_big(ngx_http_hydra_slot_t *slot);
 
 
 #endif /* _NGX_HTTP_HYDRA_AGGREGATE_H_INCLUDED_ */

@@ -77,6 +77,21 @@ ngx_http_hydra_api_handler(ngx_http_request_t *r)
     switch (scope) {
 
     case NGX_HTTP_HYDRA_SCOPE_ONE:
+
+        /*
+         * Only /ws?repo=X tunnels.  An Upgrade (h2c, websocket) asked of
+         * an /api/ path is not passed on, as nginx itself ignores h2c: a
+         * repo answering 101 would give the client a raw connection past
+         * everything in front of it (hydra_read_only, auth_request).
+         * Emptied, $http_upgrade sends nothing; unset, $hydra_connection
+         * asks for no upgrade.
+         */
+
+        if (r->headers_in.upgrade != NULL) {
+            r->headers_in.upgrade->value.len = 0;
+            r->headers_in.upgrade = NULL;
+        }
+
         return ngx_http_hydra_redirect(r, binding);
 
     case NGX_HTTP_HYDRA_SCOPE_ALL:

@@ -10,6 +10,7 @@
 
 #include "ngx_http_hydra_module.h"
 #include "ngx_http_hydra_capture.h"
+#include "ngx_http_hydra_aggregate.h"
 
 
 /* the first capture buffer when the repo sends no Content-Length */
@@ -62,8 +63,15 @@ ngx_http_hydra_capture_header_filter(ngx_http_request_t *r)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hydra capture header: %ui, length %O", slot->status, len);
 
+    /*
+     * Too big by its Content-Length: an error here ends the subrequest
+     * at once and closes the repo's connection, rather than reading and
+     * dropping the whole answer while the view waits for its budget
+     */
+
     if (len > (off_t) slot->max) {
         slot->too_big = 1;
+        return NGX_ERROR;
 
     } else if (len > 0 && slot->body == NULL) {
         if (ngx_http_hydra_capture_reserve(r, slot, (size_t) len) != NGX_OK) {
@@ -131,12 +139,21 @@ ngx_http_hydra_capture_append(ngx_http_request_t *r,
         goto consumed;
     }
 
-    if (slot->too_big
-        || (slot->body && (off_t) (slot->body->last - slot->body->pos) + size
-                          > (off_t) slot->max)
+    if (slot->too_big) {
+        goto consumed;
+    }
+
+    /*
+     * too big as it comes: an error here would end the client's request
+     * too, so the rest is dropped until the view ends this upstream
+     */
+
+    if ((slot->body && (off_t) (slot->body->last - slot->body->pos) + size
+                       > (off_t) slot->max)
         || size > (off_t) slot->max)
     {
         slot->too_big = 1;
+        ngx_http_hydra_agg_too_big(slot);
         goto consumed;
     }
 

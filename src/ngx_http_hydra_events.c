@@ -127,10 +127,24 @@ ngx_http_hydra_events_handler(ngx_http_request_t *r)
          * the hydra_pass location untouched, as to the repo itself.
          */
 
-        if (r->headers_in.upgrade == NULL) {
+        if (r->headers_in.upgrade == NULL
+            || !ngx_http_hydra_events_token(&r->headers_in.upgrade->value,
+                                            "websocket"))
+        {
             return ngx_http_hydra_error(r, NGX_HTTP_BAD_REQUEST,
                                         "/ws is a WebSocket: "
                                         "send Upgrade: websocket");
+        }
+
+        /*
+         * HydraFlow's /ws checks no Origin: a page elsewhere could read a
+         * repo's events with the user's cookies.  The module checks it
+         * here, as for the fan-out.
+         */
+
+        if (ngx_http_hydra_events_origin_ok(r) != NGX_OK) {
+            return ngx_http_hydra_error(r, NGX_HTTP_FORBIDDEN,
+                                        "origin not allowed");
         }
 
         return ngx_http_hydra_redirect(r, binding);

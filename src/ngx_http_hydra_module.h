@@ -100,6 +100,7 @@ struct ngx_http_hydra_slot_s {
     ngx_uint_t                   status;
     const char                  *reason;      /* why it is left out */
     void                        *agg;         /* the view it belongs to */
+    ngx_event_t                  abort;       /* posted: too big */
 
     unsigned                     done:1;
     unsigned                     complete:1;  /* its last buffer came */

@@ -175,6 +175,17 @@ ngx_http_hydra_balancer_init_peer(ngx_http_request_t *r,
     if (ctx != NULL && ctx->binding != NULL) {
         peer->addr = ctx->binding->addr;
 
+        /*
+         * An aggregated view's subrequest is not the connection's active
+         * request: buffered, its answer would go to a temporary file and
+         * reach the capture filter only once whole.  Unbuffered, every
+         * read reaches it, so an answer too big ends as soon as it is.
+         */
+
+        if (ctx->slot != NULL) {
+            r->upstream->buffering = 0;
+        }
+
     } else {
         binding = ngx_http_hydra_redirect_binding(r);
 

@@ -261,6 +261,38 @@ START_TEST(test_strip_keeps_other_names)
 END_TEST
 
 
+/*
+ * A name is read as the repo reads it, percent-decoded: "%72epo" is
+ * "repo" to HydraFlow, so it is found, and stripped, as "repo"
+ */
+
+START_TEST(test_encoded_names)
+{
+    hydra_arg_t  arg;
+
+    hydra_find("%72epo=acme/web", "repo", &arg);
+    ck_assert_uint_eq(arg.count, 1);
+    ck_assert_uint_eq(arg.value_len, 8);
+
+    hydra_find("repo=acme/api&%72%65%70%6F=acme/web", "repo", &arg);
+    ck_assert_uint_eq(arg.count, 2);
+    ck_assert_int_eq(arg.differ, 1);
+
+    hydra_find("rep%6f=x&re%70o", "repo", &arg);
+    ck_assert_uint_eq(arg.count, 2);
+
+    /* not "repo": a bad escape stays as it is, longer names differ */
+    hydra_find("%7repo=x&%72epos=y&%%72epo=z&%72ep=w&re%2", "repo", &arg);
+    ck_assert_uint_eq(arg.count, 0);
+
+    hydra_check_strip("a=1&%72epo=x&b=2&rep%6F&re%70o=y", "repo",
+                      "a=1&b=2");
+    hydra_check_strip("%72epository=a&%7repo=b&q=%72epo", "repo",
+                      "%72epository=a&%7repo=b&q=%72epo");
+}
+END_TEST
+
+
 START_TEST(test_strip_empty_segments)
 {
     hydra_check_strip("&&a=1&&repo=x&&b=2&&", "repo", "a=1&b=2");
@@ -411,6 +443,7 @@ hydra_args_suite(void)
     tc = tcase_create("exact_names");
     tcase_add_test(tc, test_find_name_prefix);
     tcase_add_test(tc, test_strip_keeps_other_names);
+    tcase_add_test(tc, test_encoded_names);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("strip");
