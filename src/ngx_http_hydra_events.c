@@ -808,6 +808,9 @@ ngx_http_hydra_events_attach(ngx_event_t *ev)
 
     if (c->close || ngx_exiting || ngx_terminate) {
         ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
+
+        /* not ngx_http_request_handler(): the termination it posted */
+        ngx_http_run_posted_requests(c);
         return;
     }
 

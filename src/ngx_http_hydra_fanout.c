@@ -76,6 +76,7 @@ static void ngx_http_hydra_cache_backfill(ngx_http_hydra_worker_t *w,
 static ngx_uint_t ngx_http_hydra_cache_copy(ngx_http_hydra_worker_t *w,
     uint64_t from, uint64_t to);
 static void ngx_http_hydra_cache_evict(ngx_http_hydra_worker_t *w);
+static void ngx_http_hydra_fanout_cleanup(void *data);
 
 
 static ngx_http_hydra_worker_t  *ngx_http_hydra_worker;
@@ -175,6 +176,7 @@ ngx_http_hydra_fanout_init_process(ngx_cycle_t *cycle)
 {
     uint64_t                     nslots;
     ngx_connection_t            *c;
+    ngx_pool_cleanup_t          *cln;
     ngx_http_hydra_zone_t       *zone;
     ngx_http_hydra_worker_t     *w;
     ngx_http_hydra_channels_t   *ch;
@@ -199,6 +201,16 @@ ngx_http_hydra_fanout_init_process(ngx_cycle_t *cycle)
     if (w == NULL) {
         return NGX_ERROR;
     }
+
+    /* the cache and its copy buffer are malloc'd: freed with the cycle */
+
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_hydra_fanout_cleanup;
+    cln->data = w;
 
     w->hmcf = hmcf;
     ngx_queue_init(&w->clients);
@@ -796,4 +808,24 @@ ngx_http_hydra_cache_evict(ngx_http_hydra_worker_t *w)
     }
 
     w->first++;
+}
+
+
+static void
+ngx_http_hydra_fanout_cleanup(void *data)
+{
+    ngx_http_hydra_worker_t  *w = data;
+
+    while (w->first < w->next) {
+        ngx_http_hydra_cache_evict(w);
+    }
+
+    if (w->copy != NULL) {
+        ngx_free(w->copy);
+        w->copy = NULL;
+    }
+
+    if (ngx_http_hydra_worker == w) {
+        ngx_http_hydra_worker = NULL;
+    }
 }

@@ -17,6 +17,7 @@ static ngx_int_t ngx_http_hydra_sfile_rewritten(ngx_http_hydra_sfile_t *sf,
     ngx_log_t *log);
 static void ngx_http_hydra_sfile_report(ngx_http_hydra_sfile_t *sf,
     ngx_log_t *log);
+static void ngx_http_hydra_sfiles_cleanup(void *data);
 
 
 /* per worker: the files it has parsed, and the buffer slices go through */
@@ -31,14 +32,23 @@ ngx_http_hydra_sfile_t *
 ngx_http_hydra_sfile_get(ngx_str_t *path, ngx_log_t *log)
 {
     ngx_uint_t               i;
+    ngx_pool_cleanup_t      *cln;
     ngx_http_hydra_sfile_t  *sf, **sfp, **known;
 
     if (ngx_http_hydra_sfiles == NULL) {
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return NULL;
+        }
+
         ngx_http_hydra_sfiles = ngx_array_create(ngx_cycle->pool, 4,
                                            sizeof(ngx_http_hydra_sfile_t *));
         if (ngx_http_hydra_sfiles == NULL) {
             return NULL;
         }
+
+        cln->handler = ngx_http_hydra_sfiles_cleanup;
+        cln->data = ngx_http_hydra_sfiles;
     }
 
     known = ngx_http_hydra_sfiles->elts;
@@ -74,12 +84,44 @@ ngx_http_hydra_sfile_get(ngx_str_t *path, ngx_log_t *log)
 
     sfp = ngx_array_push(ngx_http_hydra_sfiles);
     if (sfp == NULL) {
+        hydra_sessions_destroy(sf->store);
         return NULL;
     }
 
     *sfp = sf;
 
     return sf;
+}
+
+
+/* with the cycle's pool: every file's store and descriptor, the slice */
+
+static void
+ngx_http_hydra_sfiles_cleanup(void *data)
+{
+    ngx_array_t  *sfiles = data;
+
+    ngx_uint_t               i;
+    ngx_http_hydra_sfile_t  **known;
+
+    known = sfiles->elts;
+
+    for (i = 0; i < sfiles->nelts; i++) {
+        if (known[i]->fd != NGX_INVALID_FILE) {
+            ngx_close_file(known[i]->fd);
+        }
+
+        hydra_sessions_destroy(known[i]->store);
+    }
+
+    if (ngx_http_hydra_sfiles == sfiles) {
+        ngx_http_hydra_sfiles = NULL;
+    }
+
+    if (ngx_http_hydra_slice != NULL) {
+        ngx_free(ngx_http_hydra_slice);
+        ngx_http_hydra_slice = NULL;
+    }
 }
 
 
