@@ -7,7 +7,9 @@
                   started Nginx (t/lib/hydra_nginx.py) in its own prefix on
                   a free port; stopped after the test, and the test fails if
                   its error.log has [alert]/[emerg]/[crit], "exited on
-                  signal" or sanitizer lines
+                  signal" or sanitizer lines; under valgrind
+                  (HYDRA_VALGRIND=1) also on any memory error or definite
+                  leak in its valgrind logs
     fleet_module, nginx_module   the same, shared by all tests of a file
     wait_for      poll a function until it returns a truthy value
 
@@ -85,8 +87,26 @@ class NginxFactory:
             if bad:
                 problems.append("%s:\n  %s" % (ngx.error_log_path,
                                                "\n  ".join(bad[:40])))
+            if hydra_nginx.VALGRIND:
+                problems.extend(_valgrind_check(ngx.valgrind_logs()))
         self.instances = []
         return problems
+
+
+# valgrind logs already checked (HYDRA_VALGRIND=1)
+_valgrind_checked = set()
+
+
+def _valgrind_check(logs):
+    problems = []
+    seen = set()
+    for log in logs:
+        if log not in _valgrind_checked:
+            _valgrind_checked.add(log)
+            report = hydra_nginx.valgrind_report(log, seen)
+            if report:
+                problems.append("valgrind " + report)
+    return problems
 
 
 def _nginx_fixture(base):
@@ -96,6 +116,19 @@ def _nginx_fixture(base):
     if problems:
         pytest.fail("nginx logged fatal lines:\n" + "\n".join(problems),
                     pytrace=False)
+
+
+if hydra_nginx.VALGRIND:
+    @pytest.fixture(autouse=True)
+    def _valgrind_other_logs(request):
+        """The valgrind logs of an nginx that no factory started
+        (t/bin/run.py's, say), if the test has a tmp_path."""
+        yield
+        tmp = request.node.funcargs.get("tmp_path")
+        if tmp is not None:
+            problems = _valgrind_check(sorted(tmp.glob("**/valgrind.*.log")))
+            if problems:
+                pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from lib.hydra_nginx import (_children, free_port, http_request, wait_for)
+from lib.hydra_nginx import (_children, free_port, http_request, scaled,
+                             wait_for)
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,7 +45,7 @@ def start_run(tmp_path, **env):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=e)
     lines = []
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + scaled(15)
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
@@ -77,7 +78,7 @@ def test_demo_fleet_behind_nginx(tmp_path, module_so, sig):
         assert r.status == 200 and "acme/tools" in r.text
     finally:
         proc.send_signal(sig)
-        rc = proc.wait(15)
+        rc = proc.wait(scaled(15))
     assert rc == 0
     assert "hydra: stopped" in proc.stdout.read()
     assert len(kids) >= 4                  # fleet, nginx master, 2 workers
@@ -108,4 +109,4 @@ def test_static_repos_no_demo(tmp_path, module_so, fleet):
         assert doc["supervisor"] is None
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
+        assert proc.wait(scaled(15)) == 0

@@ -10,6 +10,15 @@
 
 Each nginx gets its own prefix (conf, logs, pid, temp dirs) and port, as
 nginx-tests does, so tests can run side by side.
+
+HYDRA_VALGRIND=1 (make test-sanitize) runs every nginx under valgrind
+memcheck, one log per process in <prefix>/logs/valgrind.<pid>.log (the
+suppressions of nginx's own reports: t/valgrind.supp).  A stop is then
+graceful (SIGQUIT: workers close their connections and exit through
+nginx's own paths), and valgrind_report() finds the memory errors and
+definite leaks of a log.  nginx's own work is several times slower
+there, so every wait and timeout of this file is scaled by SLOW
+(HYDRA_SLOW overrides it); a test that times nginx itself uses scaled().
 """
 
 import http.client
@@ -31,6 +40,37 @@ MIME_TYPES = "/etc/nginx/mime.types"
 BAD_LOG_MARKERS = ("[alert]", "[emerg]", "[crit]", "exited on signal",
                    "Sanitizer")
 TEMP_DIRS = ("body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+VALGRIND = os.environ.get("HYDRA_VALGRIND", "") not in ("", "0")
+VALGRIND_SUPP = REPO_ROOT / "t" / "valgrind.supp"
+VALGRIND_OPTS = [
+    "valgrind",
+    "--tool=memcheck",
+    # nginx forks its workers without exec, and memcheck follows a fork
+    # anyway; this covers an exec (a binary upgrade) too
+    "--trace-children=yes",
+    # each worker reports too, in its own log (%p in --log-file)
+    "--child-silent-after-fork=no",
+    "--leak-check=full",
+    "--show-leak-kinds=definite",
+    "--errors-for-leak-kinds=definite",
+    # the module is dlclose()d with the cycle's pool before the exit's
+    # leak check: without this its frames would all read "???"
+    "--keep-debuginfo=yes",
+    "--num-callers=40",
+    "--vgdb=no",
+    "--suppressions=%s" % VALGRIND_SUPP,
+]
+# more, e.g. HYDRA_VALGRIND_OPTS="--track-origins=yes --gen-suppressions=all"
+VALGRIND_OPTS += os.environ.get("HYDRA_VALGRIND_OPTS", "").split()
+
+# the factor of every wait and timeout of the helpers below
+SLOW = float(os.environ.get("HYDRA_SLOW") or (5 if VALGRIND else 1))
+
+
+def scaled(seconds):
+    """seconds, times SLOW: a wait or timeout that nginx must meet."""
+    return seconds if SLOW == 1 else seconds * SLOW
 
 
 def module_path():
@@ -224,7 +264,8 @@ def http_request(port, method, path, body=None, headers=None, conn=None,
         body = body.encode()
     own = conn is None
     if own:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        conn = http.client.HTTPConnection(host, port,
+                                          timeout=scaled(timeout))
     try:
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
@@ -237,7 +278,8 @@ def http_request(port, method, path, body=None, headers=None, conn=None,
 
 def raw_request(port, data, timeout=10, host="127.0.0.1"):
     """Send raw bytes, read until close; return Response (or None)."""
-    with socket.create_connection((host, port), timeout=timeout) as s:
+    with socket.create_connection((host, port),
+                                  timeout=scaled(timeout)) as s:
         s.sendall(data)
         chunks = []
         try:
@@ -328,13 +370,18 @@ class Nginx:
         return render_conf(self.prefix, self.port, **self.conf_kwargs)
 
     def command(self, *extra):
-        return [NGINX_BIN, "-p", str(self.prefix) + "/", "-c",
-                str(self.conf_path)] + list(extra)
+        cmd = [NGINX_BIN, "-p", str(self.prefix) + "/", "-c",
+               str(self.conf_path)] + list(extra)
+        if VALGRIND:
+            (self.prefix / "logs").mkdir(parents=True, exist_ok=True)
+            cmd = (VALGRIND_OPTS + ["--log-file=%s" % (
+                self.prefix / "logs" / "valgrind.%p.log")] + cmd)
+        return cmd
 
     def test_config(self):
         """`nginx -t`: (ok, output)."""
         p = subprocess.run(self.command("-t"), capture_output=True,
-                           text=True, timeout=30)
+                           text=True, timeout=scaled(30))
         return p.returncode == 0, p.stdout + p.stderr
 
     def start(self, timeout=10):
@@ -346,7 +393,7 @@ class Nginx:
                                      stderr=subprocess.STDOUT,
                                      cwd=str(self.prefix),
                                      start_new_session=self.new_session)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 rc = self.proc.returncode
@@ -365,7 +412,8 @@ class Nginx:
             time.sleep(0.05)
         self.stop()
         raise NginxError("nginx did not answer on port %d within %ss:\n%s"
-                         % (self.port, timeout, self.read_error_log()[-3000:]))
+                         % (self.port, scaled(timeout),
+                            self.read_error_log()[-3000:]))
 
     @property
     def running(self):
@@ -382,7 +430,7 @@ class Nginx:
             raise NginxError("nginx is not running")
         old = set(self.worker_pids())
         os.kill(self.proc.pid, signal.SIGHUP)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while time.monotonic() < deadline:
             if not self.running:
                 raise NginxError("nginx died on reload:\n%s"
@@ -392,24 +440,57 @@ class Nginx:
                 return self
             time.sleep(0.05)
         raise NginxError("no new workers %ss after reload:\n%s"
-                         % (timeout, self.read_error_log()[-3000:]))
+                         % (scaled(timeout), self.read_error_log()[-3000:]))
 
     def stop(self, timeout=10):
-        """Fast shutdown (SIGTERM), SIGKILL if it hangs."""
+        """Fast shutdown (SIGTERM), SIGKILL if it hangs.
+
+        Under valgrind: graceful shutdown (SIGQUIT), so that workers
+        close their connections and free what they hold before the leak
+        check; SIGTERM if that hangs, then SIGKILL.
+        """
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-                with open(self.error_log_path, "a") as f:
-                    f.write("hydra-test: [alert] nginx did not exit %ss "
-                            "after SIGTERM, killed\n" % timeout)
+            if VALGRIND:
+                self._stop_valgrind(proc, scaled(timeout))
+            else:
+                self._stop(proc, signal.SIGTERM, timeout)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+    def _stop(self, proc, sig, timeout):
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+            with open(self.error_log_path, "a") as f:
+                f.write("hydra-test: [alert] nginx did not exit %ss "
+                        "after %s, killed\n" % (timeout, sig.name))
+
+    def _stop_valgrind(self, proc, timeout):
+        workers = _children(proc.pid)
+        proc.send_signal(signal.SIGQUIT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            # a client of the test still connected, say: not the
+            # module's fault, and a fast shutdown checks leaks as well
+            with open(self.error_log_path, "a") as f:
+                f.write("hydra-test: [notice] nginx did not exit %ss "
+                        "after SIGQUIT, SIGTERM\n" % timeout)
+            self._stop(proc, signal.SIGTERM, timeout)
+        # a killed master leaves its workers running
+        for pid in workers:
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    mine = str(self.conf_path).encode() in f.read()
+                if mine:
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     # ------------------------------------------------------------------
 
@@ -439,6 +520,10 @@ class Nginx:
                         and not any(a in line for a in self.allowed):
                     bad.append(line)
         return bad
+
+    def valgrind_logs(self):
+        """Under valgrind: the log of each process (of -t runs too)."""
+        return sorted((self.prefix / "logs").glob("valgrind.*.log"))
 
     def log_lines(self, *needles):
         return [ln for ln in self.read_error_log().splitlines()
@@ -473,10 +558,83 @@ class Nginx:
     def connection(self, timeout=10):
         """A keepalive connection for several requests."""
         return http.client.HTTPConnection("127.0.0.1", self.port,
-                                          timeout=timeout)
+                                          timeout=scaled(timeout))
 
     def raw(self, data, timeout=10):
         return raw_request(self.port, data, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------
+# valgrind logs
+
+
+def _valgrind_blocks(text):
+    """A valgrind log's lines, without "==pid== ", in blank-line blocks."""
+    blocks, block = [], []
+    for line in text.splitlines():
+        if line.startswith("=="):
+            line = line.split("== ", 1)[1] if "== " in line else ""
+        if line.strip():
+            block.append(line)
+        elif block:
+            blocks.append(block)
+            block = []
+    if block:
+        blocks.append(block)
+    return blocks
+
+
+def valgrind_report(path, seen=None, max_lines=400):
+    """The problems of one valgrind log as text, or "" if it has none.
+
+    A log with an "ERROR SUMMARY" (the process exited) fails on a
+    non-zero count or on definitely lost bytes; one without it (a
+    process killed with SIGKILL) fails on any report in it.  seen: a set
+    of the stacks already shown (the same in every worker, say), which
+    are then only counted.
+    """
+    text = Path(path).read_text(errors="replace")
+    blocks = _valgrind_blocks(text)
+    errors = lost = None
+    reports = []
+    for b in blocks:
+        for line in b:
+            if line.startswith("ERROR SUMMARY:"):
+                errors = int(line.split()[2].replace(",", ""))
+            elif line.strip().startswith("definitely lost:"):
+                lost = int(line.split()[2].replace(",", ""))
+        # a report is a block with a stack; valgrind's own "Warning:"
+        # blocks (an unknown ioctl, say) count as none
+        if not b[0].startswith("Warning:") and any(
+                ln.lstrip().startswith(("at 0x", "by 0x")) for ln in b):
+            reports.append(b)
+    if errors is None:
+        if not reports:
+            return ""
+        head = "%s: no summary (killed?), %d reports" % (path, len(reports))
+    else:
+        if errors == 0 and not lost:
+            return ""
+        head = "%s: %d errors, %s bytes definitely lost" % (path, errors,
+                                                            lost or 0)
+    lines = [head]
+    again = 0
+    for b in reports:
+        stack = tuple(ln.split(":", 1)[-1] for ln in b
+                      if ln.lstrip().startswith(("at 0x", "by 0x")))
+        if seen is not None and stack in seen:
+            again += 1
+            continue
+        if seen is not None:
+            seen.add(stack)
+        lines.extend("    " + ln for ln in b)
+        lines.append("")
+    if again:
+        lines.append("    and %d more, of a stack shown above" % again)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + ["    ... (%d more lines)"
+                                     % (len(lines) - max_lines)]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------
@@ -486,9 +644,11 @@ class Nginx:
 def wait_for(fn, timeout=5.0, interval=0.1, message=None):
     """Call fn until it returns something truthy; return that.
 
-    An AssertionError raised by fn counts as "not yet".  On timeout,
-    raise AssertionError with the message and the last value.
+    An AssertionError raised by fn counts as "not yet".  On timeout
+    (scaled by SLOW), raise AssertionError with the message and the last
+    value.
     """
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     last = None
     while True:
