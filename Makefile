@@ -84,7 +84,7 @@ run: deps build ui-dist
 	    REPOS="$(REPOS)" SESSIONS="$(SESSIONS)" \
 	    MODULE=$(abspath $(MODULE)) $(PYTHON) t/bin/run.py
 
-test: deps lint build unit integration ui-test
+test: deps lint build unit unit-sanitize integration test-sanitize ui-test
 
 lint:
 	@t/bin/lint
