@@ -212,6 +212,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         facts = hydra_jspan_get(root, "hydra", 5);
         hydra_fuzz_assert(hydra_jspan_is_object(facts));
 
+        /*
+         * the first "hydra" is the last member, so the only one: a repo's
+         * own "hydra" never passes for the facts
+         */
+
+        hydra_fuzz_assert(facts->next == 0);
+
         v = hydra_jspan_get(facts, "answered", 8);
         hydra_fuzz_assert(hydra_jspan_is_array(v) && v->count == ninputs);
 
