@@ -465,8 +465,8 @@ ngx_http_hydra_agg_expire(ngx_event_t *ev)
 /*
  * A repo's answer grew over hydra_max_response_size as it came: it is
  * left out now, not when the budget is spent.  The capture filter runs
- * inside the pipe that reads the repo and cannot end that upstream, so
- * this is posted, to run once the pipe is done.
+ * inside the upstream's read of the repo and cannot end that upstream,
+ * so this is posted, to run once the read is done.
  */
 
 void
