@@ -65,6 +65,8 @@ server {
         }
         proxy_pass http://127.0.0.1:%(module_port)d;
         proxy_http_version 1.1;
+        # as an outer proxy must: the module checks Origin against Host
+        proxy_set_header Host $http_host;
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection "upgrade";
         proxy_read_timeout 1h;
