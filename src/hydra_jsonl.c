@@ -10,22 +10,6 @@
 #include "hydra_jspan.h"
 
 
-#define HYDRA_JSONL_ONES        0x0101010101010101ULL
-#define HYDRA_JSONL_HIGHS       0x8080808080808080ULL
-
-/* under HYDRA_JSONL_HIGHS: bytes of w that are zero (and some above) */
-#define hydra_jsonl_zero(w)                                                  \
-    (((w) - HYDRA_JSONL_ONES) & ~(w))
-
-/*
- * Where the lowest flagged byte of a word is, on little-endian GCC and
- * clang; elsewhere the bytes of the word are looked at one by one.
- */
-#if (defined __GNUC__ && defined __BYTE_ORDER__                              \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-#define hydra_jsonl_first(m)    ((size_t) __builtin_ctzll(m) / 8)
-#endif
-
 /* the member values of the line's own object that the store reads */
 #define HYDRA_JSONL_KEY_OTHER   0
 #define HYDRA_JSONL_KEY_ID      1
@@ -56,11 +40,6 @@ static const unsigned char *hydra_jsonl_value(const unsigned char *p,
     const unsigned char *end, unsigned depth);
 static const unsigned char *hydra_jsonl_container(
     const unsigned char *p, const unsigned char *end, unsigned depth);
-static const unsigned char *hydra_jsonl_string(const unsigned char *p,
-    const unsigned char *end, int *escaped);
-static uint64_t hydra_jsonl_special(uint64_t w);
-static const unsigned char *hydra_jsonl_escape(const unsigned char *p,
-    const unsigned char *end);
 static const unsigned char *hydra_jsonl_literal(const unsigned char *p,
     const unsigned char *end, const char *word, size_t len);
 static int hydra_jsonl_key(const unsigned char *p, size_t len,
@@ -121,7 +100,7 @@ hydra_jsonl_parse_line(const char *p, size_t len,
         }
 
         k = c + 1;
-        c = hydra_jsonl_string(k, end, &esc);
+        c = hydra_jspan_scan_string(k, end, &esc);
         if (c == NULL) {
             return HYDRA_ERROR;
         }
@@ -144,7 +123,7 @@ hydra_jsonl_parse_line(const char *p, size_t len,
 
         if (v != NULL && *c == '"') {
             k = c + 1;
-            c = hydra_jsonl_string(k, end, &esc);
+            c = hydra_jspan_scan_string(k, end, &esc);
             if (c == NULL) {
                 return HYDRA_ERROR;
             }
@@ -426,7 +405,7 @@ hydra_jsonl_value(const unsigned char *p, const unsigned char *end,
     switch (*p) {
 
     case '"':
-        p = hydra_jsonl_string(p + 1, end, &esc);
+        p = hydra_jspan_scan_string(p + 1, end, &esc);
         return (p != NULL) ? p + 1 : NULL;
 
     case '{':
@@ -479,7 +458,7 @@ hydra_jsonl_container(const unsigned char *p, const unsigned char *end,
                 return NULL;
             }
 
-            p = hydra_jsonl_string(p + 1, end, &esc);
+            p = hydra_jspan_scan_string(p + 1, end, &esc);
             if (p == NULL) {
                 return NULL;
             }
@@ -521,122 +500,6 @@ hydra_jsonl_container(const unsigned char *p, const unsigned char *end,
         if (p == end) {
             return NULL;
         }
-    }
-}
-
-
-/*
- * The text of a string after its opening quote: returns its closing
- * quote, or NULL.  Eight plain bytes at a time; escapes and UTF-8 are
- * checked one at a time.
- */
-
-static const unsigned char *
-hydra_jsonl_string(const unsigned char *p, const unsigned char *end,
-    int *escaped)
-{
-    uint64_t       w, m;
-    unsigned char  c;
-
-    *escaped = 0;
-
-    for ( ;; ) {
-        while (end - p >= 8) {
-            memcpy(&w, p, 8);
-            m = hydra_jsonl_special(w);
-
-            if (m != 0) {
-#ifdef hydra_jsonl_first
-                p += hydra_jsonl_first(m);
-#endif
-                break;
-            }
-
-            p += 8;
-        }
-
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"'
-               && *p != '\\')
-        {
-            p++;
-        }
-
-        if (p == end) {
-            return NULL;
-        }
-
-        c = *p;
-
-        if (c == '"') {
-            return p;
-        }
-
-        if (c == '\\') {
-            *escaped = 1;
-            p = hydra_jsonl_escape(p, end);
-
-        } else if (c >= 0x80) {
-            p = hydra_jspan_utf8(p, end);
-
-        } else {
-            return NULL;
-        }
-
-        if (p == NULL) {
-            return NULL;
-        }
-    }
-}
-
-
-/*
- * The high bits of the bytes of a word that are a quote, a backslash, a
- * control or a non-ASCII byte: 0 when there is none.  A borrow can flag
- * a byte above a flagged one, never below, so the lowest flag is exact.
- */
-
-static uint64_t
-hydra_jsonl_special(uint64_t w)
-{
-    uint64_t  q, b, lt;
-
-    q = w ^ (HYDRA_JSONL_ONES * '"');
-    b = w ^ (HYDRA_JSONL_ONES * '\\');
-    lt = (w - HYDRA_JSONL_ONES * 0x20) & ~w;
-
-    return (hydra_jsonl_zero(q) | hydra_jsonl_zero(b) | lt | w)
-           & HYDRA_JSONL_HIGHS;
-}
-
-
-static const unsigned char *
-hydra_jsonl_escape(const unsigned char *p, const unsigned char *end)
-{
-    if (end - p < 2) {
-        return NULL;
-    }
-
-    switch (p[1]) {
-
-    case '"':
-    case '\\':
-    case '/':
-    case 'b':
-    case 'f':
-    case 'n':
-    case 'r':
-    case 't':
-        return p + 2;
-
-    case 'u':
-        if (end - p < 6 || hydra_jspan_hex4(p + 2) < 0) {
-            return NULL;
-        }
-
-        return p + 6;
-
-    default:
-        return NULL;
     }
 }
 

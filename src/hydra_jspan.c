@@ -48,8 +48,6 @@ static inline hydra_jspan_node_t *hydra_jspan_node(hydra_jspan_parser_t *ps);
 static int hydra_jspan_fail(hydra_jspan_parser_t *ps, const char *why);
 static const unsigned char *hydra_jspan_ws(const unsigned char *p,
     const unsigned char *end);
-static const unsigned char *hydra_jspan_scan_string(const unsigned char *p,
-    const unsigned char *end, int *escaped);
 static const unsigned char *hydra_jspan_scan_escape(const unsigned char *p,
     const unsigned char *end);
 static int hydra_jspan_text_cmp(const char *a, size_t alen, int aesc,
@@ -497,7 +495,7 @@ hydra_jspan_ws(const unsigned char *p, const unsigned char *end)
  * one at a time elsewhere; escapes and UTF-8 are checked one by one.
  */
 
-static const unsigned char *
+const unsigned char *
 hydra_jspan_scan_string(const unsigned char *p, const unsigned char *end,
     int *escaped)
 {

@@ -112,6 +112,8 @@ int hydra_jspan_str_cmp(const hydra_jspan_node_t *a,
     const hydra_jspan_node_t *b);
 int hydra_jspan_unescape(const char *p, size_t len, char *dst, size_t *n);
 
+const unsigned char *hydra_jspan_scan_string(const unsigned char *p,
+    const unsigned char *end, int *escaped);
 const unsigned char *hydra_jspan_utf8(const unsigned char *p,
     const unsigned char *end);
 const unsigned char *hydra_jspan_number(const unsigned char *p,
