@@ -152,4 +152,64 @@ hydra_fuzz_copy(const void *p, size_t len, int nul)
 }
 
 
+/*
+ * RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF),
+ * checked byte by byte here, apart from the code under test
+ */
+
+static inline int
+hydra_fuzz_utf8(const void *s, size_t len)
+{
+    size_t          i, n, k;
+    uint32_t        cp;
+    const uint8_t  *p;
+
+    p = s;
+
+    for (i = 0; i < len; i += n) {
+        if (p[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if ((p[i] & 0xe0) == 0xc0) {
+            n = 2;
+            cp = p[i] & 0x1f;
+
+        } else if ((p[i] & 0xf0) == 0xe0) {
+            n = 3;
+            cp = p[i] & 0x0f;
+
+        } else if ((p[i] & 0xf8) == 0xf0) {
+            n = 4;
+            cp = p[i] & 0x07;
+
+        } else {
+            return 0;
+        }
+
+        if (len - i < n) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800)
+            || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff)
+            || cp > 0x10ffff)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 #endif /* _HYDRA_FUZZ_H_INCLUDED_ */

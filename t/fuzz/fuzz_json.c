@@ -30,7 +30,7 @@ static hydra_repo_t  hydra_fuzz_repos[HYDRA_FUZZ_REPOS_MAX];
 
 
 static int hydra_fuzz_string(hydra_fuzz_in_t *in, char *dst, size_t size);
-static int hydra_fuzz_utf8(const char *s);
+static int hydra_fuzz_utf8_shape(const char *s);
 static void hydra_fuzz_time(int64_t ms);
 
 
@@ -167,8 +167,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             yajl_tree_free(tree);
 
         } else {
-            hydra_fuzz_assert(!hydra_fuzz_utf8(hydra_fuzz_repos[i].key)
-                              || !hydra_fuzz_utf8(
+            hydra_fuzz_assert(!hydra_fuzz_utf8_shape(hydra_fuzz_repos[i].key)
+                              || !hydra_fuzz_utf8_shape(
                                      hydra_fuzz_repos[i].last_error));
         }
 
@@ -202,14 +202,14 @@ hydra_fuzz_string(hydra_fuzz_in_t *in, char *dst, size_t size)
     memcpy(dst, p, len);
     dst[len] = '\0';
 
-    return !hydra_fuzz_utf8(dst);
+    return !hydra_fuzz_utf8_shape(dst);
 }
 
 
 /* UTF-8 as yajl_gen_validate_utf8 checks it: structure, not ranges */
 
 static int
-hydra_fuzz_utf8(const char *s)
+hydra_fuzz_utf8_shape(const char *s)
 {
     size_t                n, k;
     const unsigned char  *p;

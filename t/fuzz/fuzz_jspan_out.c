@@ -45,7 +45,6 @@ typedef struct {
 } hydra_fuzz_value_t;
 
 
-static int hydra_fuzz_utf8(const char *s, size_t len);
 static void hydra_fuzz_check(const hydra_fuzz_value_t *val,
     const hydra_jspan_node_t *v);
 
@@ -292,63 +291,4 @@ hydra_fuzz_check(const hydra_fuzz_value_t *val, const hydra_jspan_node_t *v)
                               && memcmp(a->text, b->text, a->len) == 0);
         }
     }
-}
-
-
-/* RFC 3629 UTF-8, checked byte by byte here, not by the code under test */
-
-static int
-hydra_fuzz_utf8(const char *s, size_t len)
-{
-    size_t                i, n, k;
-    uint32_t              cp;
-    const unsigned char  *p;
-
-    p = (const unsigned char *) s;
-
-    for (i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if ((p[i] & 0xe0) == 0xc0) {
-            n = 2;
-            cp = p[i] & 0x1f;
-
-        } else if ((p[i] & 0xf0) == 0xe0) {
-            n = 3;
-            cp = p[i] & 0x0f;
-
-        } else if ((p[i] & 0xf8) == 0xf0) {
-            n = 4;
-            cp = p[i] & 0x07;
-
-        } else {
-            return 0;
-        }
-
-        if (len - i < n) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-
-        /* overlong, surrogate, past U+10FFFF */
-
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800)
-            || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff)
-            || cp > 0x10ffff)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }

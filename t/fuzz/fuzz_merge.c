@@ -52,7 +52,7 @@ static const char  *hydra_fuzz_tags[] = {
 
 
 static size_t hydra_fuzz_objects(const hydra_jspan_node_t *list);
-static int hydra_fuzz_utf8(const char *s);
+static int hydra_fuzz_tag_ok(const char *s);
 static void hydra_fuzz_time_to_merge(const hydra_merge_t *m,
     const hydra_jspan_node_t *ttm);
 static double hydra_fuzz_number(const hydra_jspan_node_t *v);
@@ -156,11 +156,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     for (i = 0; i < ninputs; i++) {
-        bad_tags |= !hydra_fuzz_utf8(inputs[i].repo);
+        bad_tags |= !hydra_fuzz_tag_ok(inputs[i].repo);
     }
 
     for (i = 0; i < nfailures; i++) {
-        bad_tags |= !hydra_fuzz_utf8(failures[i].repo);
+        bad_tags |= !hydra_fuzz_tag_ok(failures[i].repo);
     }
 
     m.inputs = inputs;
@@ -308,7 +308,7 @@ hydra_fuzz_objects(const hydra_jspan_node_t *list)
 /* a tag the merge can write: UTF-8 (all ASCII but one here) */
 
 static int
-hydra_fuzz_utf8(const char *s)
+hydra_fuzz_tag_ok(const char *s)
 {
     return strchr(s, '\xff') == NULL;
 }

@@ -47,7 +47,6 @@ static void hydra_fuzz_piece_check(hydra_fuzz_log_t *log,
     const hydra_ws_parser_t *p, const hydra_ws_frame_t *f);
 static void hydra_fuzz_append(hydra_fuzz_log_t *log, const void *p,
     size_t len);
-static int hydra_fuzz_utf8(const unsigned char *s, size_t len);
 static void hydra_fuzz_handshake(const uint8_t *data, size_t len);
 
 
@@ -298,60 +297,6 @@ hydra_fuzz_append(hydra_fuzz_log_t *log, const void *p, size_t len)
         memcpy(log->buf + log->len, p, len);
         log->len += len;
     }
-}
-
-
-/* RFC 3629, checked here apart from the code under test */
-
-static int
-hydra_fuzz_utf8(const unsigned char *p, size_t len)
-{
-    size_t    i, n, k;
-    uint32_t  cp;
-
-    for (i = 0; i < len; i += n) {
-        if (p[i] < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if ((p[i] & 0xe0) == 0xc0) {
-            n = 2;
-            cp = p[i] & 0x1f;
-
-        } else if ((p[i] & 0xf0) == 0xe0) {
-            n = 3;
-            cp = p[i] & 0x0f;
-
-        } else if ((p[i] & 0xf8) == 0xf0) {
-            n = 4;
-            cp = p[i] & 0x07;
-
-        } else {
-            return 0;
-        }
-
-        if (len - i < n) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800)
-            || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff)
-            || cp > 0x10ffff)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

@@ -38,7 +38,6 @@ static size_t hydra_fuzz_write(unsigned char *dst, const hydra_fuzz_frame_t *f,
     const unsigned char *mask);
 static int hydra_fuzz_utf8_prefix(const unsigned char *p, size_t len,
     int prefix);
-static int hydra_fuzz_utf8(const unsigned char *p, size_t len);
 
 
 static const unsigned  hydra_fuzz_codes[] = {
@@ -377,11 +376,4 @@ hydra_fuzz_utf8_prefix(const unsigned char *p, size_t len, int prefix)
     }
 
     return 1;
-}
-
-
-static int
-hydra_fuzz_utf8(const unsigned char *p, size_t len)
-{
-    return hydra_fuzz_utf8_prefix(p, len, 0);
 }
