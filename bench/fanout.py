@@ -492,6 +492,26 @@ def last_event_id(port, timeout=2.0):
         sk.close()
 
 
+def drain(cl, expected, limit, quiet):
+    """Asks a running loadws for its counts until every one of expected
+    deliveries is in, quiet seconds pass without one, or limit seconds
+    pass: the seconds it waited."""
+    t = time.monotonic()
+    last, still = -1, t
+    while time.monotonic() - t < limit:
+        cl.stdin.write("stat\n")
+        cl.stdin.flush()
+        s = json.loads(cl.stdout.readline())["stat"]
+        if s["bench"] >= expected:
+            break
+        if s["bench"] != last:
+            last, still = s["bench"], time.monotonic()
+        elif time.monotonic() - still > quiet:
+            break
+        time.sleep(0.1)
+    return time.monotonic() - t
+
+
 def fmt_ms(v):
     return "-" if v is None else (f"{v:.1f} ms" if v < 100
                                   else f"{v:.0f} ms")
@@ -740,20 +760,8 @@ class Fanout:
                                 f"/ws clients, not the module's feed alone")
             r.expected = r.sent * r.connected
             # drain: until every delivery is in, or 1.5 s without one
-            t = time.monotonic()
-            last, still = -1, t
-            while time.monotonic() - t < (1.0 if ph.saturated else 30):
-                cl.stdin.write("stat\n")
-                cl.stdin.flush()
-                s = json.loads(cl.stdout.readline())["stat"]
-                if s["bench"] >= r.expected:
-                    break
-                if s["bench"] != last:
-                    last, still = s["bench"], time.monotonic()
-                elif time.monotonic() - still > 1.5:
-                    break
-                time.sleep(0.1)
-            r.drain_s = time.monotonic() - t
+            r.drain_s = drain(cl, r.expected,
+                              1.0 if ph.saturated else 30, 1.5)
             cpu1 = self.bench.proc_cpu(pid)
             ccpu1 = self.bench.proc_cpu(cl.pid)
             window = time.monotonic() - w0

@@ -600,19 +600,7 @@ def ws_phase(st):
         res.sent = sum(f.get("sent", 0) for f in facts)
         res.sent_rate = sum(f.get("rate", 0) for f in facts)
         res.expected = res.sent * res.connected
-        t, last, still = time.monotonic(), -1, time.monotonic()
-        while time.monotonic() - t < 60:
-            cl.stdin.write("stat\n")
-            cl.stdin.flush()
-            s = json.loads(cl.stdout.readline())["stat"]
-            if s["bench"] >= res.expected:
-                break
-            if s["bench"] != last:
-                last, still = s["bench"], time.monotonic()
-            elif time.monotonic() - still > 3:
-                break
-            time.sleep(0.1)
-        res.drain_s = time.monotonic() - t
+        res.drain_s = fanout.drain(cl, res.expected, 60, 3)
         res.window_s = time.monotonic() - w0
         c1, l1 = cpus(pids), bench.proc_cpu(cl.pid)
         h1, m1 = cpus(hpids), machine_busy()
